@@ -1,0 +1,72 @@
+# onnxcomp: `make` builds build/onnxcomp, build/libonnxcomp.a and build/libonnxcomp.so.
+# `make test` builds and runs every test; `make install PREFIX=...` installs.
+BUILD   ?= build
+CC      ?= cc
+PREFIX  ?= /usr/local
+SAN     ?=
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow
+OPT     ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Iproto -I$(BUILD)/gen
+CFLAGS  += $(WARN) $(OPT) -fPIC $(SAN)
+LDLIBS  := -lprotobuf-c -lm
+LDFLAGS += $(SAN)
+
+.DEFAULT_GOAL := all
+include proto/proto.mk
+
+LIB_SRC := $(wildcard lib/common/*.c lib/ir/*.c lib/onnx/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/gen/onnx.pb-c.o
+CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+all: $(BUILD)/onnxcomp $(BUILD)/libonnxcomp.a $(BUILD)/libonnxcomp.so
+
+$(BUILD)/%.o: %.c $(GEN_DIR)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# generated code: compiled without -Werror's extra warnings it was not written for
+$(BUILD)/gen/onnx.pb-c.o: $(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h
+	$(CC) $(CPPFLAGS) -std=c11 $(OPT) -fPIC $(SAN) -c $< -o $@
+
+$(BUILD)/libonnxcomp.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libonnxcomp.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libonnxcomp.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/onnxcomp: $(CLI_OBJ) $(BUILD)/libonnxcomp.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libonnxcomp.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libonnxcomp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
+
+units: $(UNIT_BIN)
+
+# the whole suite; ends with "N passed, N failed"
+test: all units
+	@bash tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/onnxcomp $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libonnxcomp.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libonnxcomp.so $(DESTDIR)$(PREFIX)/lib/libonnxcomp.so.0
+	ln -sf libonnxcomp.so.0 $(DESTDIR)$(PREFIX)/lib/libonnxcomp.so
+	install -m 644 lib/onnxcomp.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*OC_VERSION_STRING "\(.*\)"/\1/p' lib/onnxcomp.h)|' \
+		scripts/onnxcomp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/onnxcomp.pc
+	if [ -f doc/onnxcomp.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+		install -m 644 doc/onnxcomp.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all units test install clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

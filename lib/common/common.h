@@ -1,0 +1,73 @@
+/* common.h: what every module of libonnxcomp shares: the arena, error
+ * reporting macros, and overflow-checked arithmetic.
+ *
+ * Errors: a fallible function returns oc_status and, on failure, has written
+ * one line into ctx->msg through oc_fail(). RETURN_ERROR_IF and FORWARD_IF_ERROR
+ * keep each error path one line long. */
+#ifndef OC_COMMON_H
+#define OC_COMMON_H
+
+#include "../onnxcomp.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define OC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define OC_PRINTF(a, b)
+#endif
+
+/* Records a failure in ctx and returns st. */
+oc_status oc_fail(oc_ctx *ctx, oc_status st, const char *fmt, ...) OC_PRINTF(3, 4);
+
+#define RETURN_ERROR_IF(cond, ctx, st, ...)                                   \
+    do {                                                                      \
+        if (cond) return oc_fail((ctx), (st), __VA_ARGS__);                   \
+    } while (0)
+
+#define FORWARD_IF_ERROR(expr)                                                \
+    do {                                                                      \
+        oc_status fwd_st_ = (expr);                                           \
+        if (fwd_st_ != OC_OK) return fwd_st_;                                 \
+    } while (0)
+
+/* ---- arena: chunked bump allocator, freed all at once ---- */
+typedef struct oc_arena oc_arena;
+
+oc_arena *oc_arena_new(void);
+void oc_arena_free(oc_arena *a);
+/* Zeroed, 16-byte aligned memory; NULL when out of memory. */
+void *oc_arena_alloc(oc_arena *a, size_t size);
+void *oc_arena_array(oc_arena *a, size_t n, size_t elem);
+char *oc_arena_strdup(oc_arena *a, const char *s);
+void *oc_arena_memdup(oc_arena *a, const void *p, size_t n);
+size_t oc_arena_used(const oc_arena *a);
+
+/* ---- checked arithmetic ---- */
+static inline bool oc_mul_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+static inline bool oc_mul_overflow_size(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+
+/* Allocation hook: every malloc-like call in lib goes through these, so a
+ * test can fail the Nth one (oc_alloc_fail_at). */
+void *oc_malloc(size_t n);
+void *oc_calloc(size_t n, size_t size);
+void *oc_realloc(void *p, size_t n);
+void oc_free(void *p);
+/* Fails the nth allocation from now on (1 = the next); 0 turns it off.
+ * Returns how many allocations were made since the last call. */
+uint64_t oc_alloc_fail_at(uint64_t nth);
+
+/* Growable array helper: ensures *cap >= need, elements of `elem` bytes,
+ * allocated from the arena (old contents copied). */
+bool oc_arena_grow(oc_arena *a, void **arr, size_t *cap, size_t need, size_t elem);
+
+#endif

@@ -1,0 +1,454 @@
+/* onnxcomp.h: the public interface of libonnxcomp.
+ *
+ * libonnxcomp reads an ONNX model into its own in-memory graph (the IR below),
+ * lets compression passes edit it, and writes it back as ONNX. Everything a
+ * pass did not touch is written back as it came, including fields this
+ * library does not know. Large tensor payloads are not copied on load: they
+ * stay in the memory-mapped model (or external-data) file until a pass
+ * replaces them.
+ *
+ * A worked example: round-trip a model, printing its node count.
+ *
+ *     oc_ctx ctx;
+ *     oc_ctx_init(&ctx);
+ *     oc_model *m = NULL;
+ *     oc_status st = oc_model_load_file(&ctx, "in.onnx", NULL, &m);
+ *     if (st != OC_OK) {
+ *         fprintf(stderr, "%s\n", ctx.msg);     // "in.onnx: truncated ..."
+ *         return oc_status_exit_code(st);
+ *     }
+ *     printf("%zu nodes\n", m->graph->n_nodes);
+ *     oc_save_opts so = oc_save_opts_default();
+ *     st = oc_model_save_file(&ctx, m, "out.onnx", &so);  // temp file + rename
+ *     oc_model_free(m);
+ *
+ * Ownership: an oc_model owns an arena holding every node, name, attribute
+ * and small tensor; oc_model_free() releases it all, including the mappings
+ * of the files large tensors borrow from. Functions taking an oc_ctx write a
+ * one-line message into it on failure.
+ */
+#ifndef ONNXCOMP_H
+#define ONNXCOMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OC_VERSION_MAJOR 0
+#define OC_VERSION_MINOR 1
+#define OC_VERSION_PATCH 0
+#define OC_VERSION_STRING "0.1.0"
+
+/* ---- status ----------------------------------------------------------------
+ * Values are pinned: they are part of the ABI and map onto the CLI's exit
+ * codes through oc_status_exit_code(). */
+typedef enum oc_status {
+    OC_OK = 0,
+    OC_ERR_USAGE = 1,       /* the caller asked for something invalid */
+    OC_ERR_READ = 2,        /* an input file cannot be opened or read */
+    OC_ERR_INVALID = 3,     /* the input is not a valid ONNX model */
+    OC_ERR_WRITE = 4,       /* an output cannot be written */
+    OC_ERR_UNSUPPORTED = 5, /* valid ONNX, but a feature onnxcomp lacks */
+    OC_ERR_NOMEM = 6,       /* out of memory */
+    OC_ERR_INTERNAL = 7,    /* a bug in onnxcomp */
+    OC_STATUS_COUNT
+} oc_status;
+
+const char *oc_status_name(oc_status st);
+/* The CLI's exit code for a status (documented in the README). */
+int oc_status_exit_code(oc_status st);
+
+/* A context carries the message of the last failure, and the allocation
+ * hook tests use to fail the Nth allocation. */
+typedef struct oc_ctx {
+    char msg[1024];
+    oc_status status;
+} oc_ctx;
+
+void oc_ctx_init(oc_ctx *ctx);
+
+/* ---- element types -------------------------------------------------------
+ * Numbers are ONNX's TensorProto.DataType values. */
+typedef enum oc_dtype {
+    OC_DTYPE_UNDEFINED = 0,
+    OC_DTYPE_FLOAT = 1,
+    OC_DTYPE_UINT8 = 2,
+    OC_DTYPE_INT8 = 3,
+    OC_DTYPE_UINT16 = 4,
+    OC_DTYPE_INT16 = 5,
+    OC_DTYPE_INT32 = 6,
+    OC_DTYPE_INT64 = 7,
+    OC_DTYPE_STRING = 8,
+    OC_DTYPE_BOOL = 9,
+    OC_DTYPE_FLOAT16 = 10,
+    OC_DTYPE_DOUBLE = 11,
+    OC_DTYPE_UINT32 = 12,
+    OC_DTYPE_UINT64 = 13,
+    OC_DTYPE_COMPLEX64 = 14,
+    OC_DTYPE_COMPLEX128 = 15,
+    OC_DTYPE_BFLOAT16 = 16,
+    OC_DTYPE_FLOAT8E4M3FN = 17,
+    OC_DTYPE_FLOAT8E4M3FNUZ = 18,
+    OC_DTYPE_FLOAT8E5M2 = 19,
+    OC_DTYPE_FLOAT8E5M2FNUZ = 20,
+    OC_DTYPE_UINT4 = 21,
+    OC_DTYPE_INT4 = 22,
+    OC_DTYPE_FLOAT4E2M1 = 23,
+    OC_DTYPE_COUNT
+} oc_dtype;
+
+/* Short name ("f32", "i64", ...), or "?" for a number outside the table. */
+const char *oc_dtype_name(int dtype);
+/* Bits per element (4 for the packed types, 0 for strings/undefined). */
+int oc_dtype_bits(int dtype);
+bool oc_dtype_valid(int dtype);
+
+/* ---- the IR ---------------------------------------------------------------*/
+
+typedef struct oc_bytes {
+    const uint8_t *data;
+    size_t len;
+} oc_bytes;
+
+/* A field this library does not know, kept to be written back as it came.
+ * Layout-compatible with protobuf-c's unknown field. */
+typedef struct oc_unknown {
+    uint32_t tag;
+    int wire_type;
+    size_t len;
+    uint8_t *data;
+} oc_unknown;
+
+typedef struct oc_unknowns {
+    size_t n;
+    oc_unknown *v;
+} oc_unknowns;
+
+typedef struct oc_kv {
+    const char *key, *value;
+    oc_unknowns unk;
+} oc_kv;
+
+typedef struct oc_opset {
+    const char *domain; /* NULL when absent; "" is the default domain */
+    int64_t version;
+    bool has_version;
+    oc_unknowns unk;
+} oc_opset;
+
+/* A message kept in its serialized form, because onnxcomp reads it but never
+ * edits it (sparse tensors, training info, type protos in attributes, ...). */
+typedef struct oc_blob {
+    uint8_t *data;
+    size_t len;
+} oc_blob;
+
+/* One dimension: a number, a symbol, or unknown. */
+typedef struct oc_dim {
+    enum { OC_DIM_UNKNOWN = 0, OC_DIM_VALUE = 1, OC_DIM_PARAM = 2 } kind;
+    int64_t value;
+    const char *param;
+} oc_dim;
+
+/* The type of a value. Tensors (and sparse tensors) have an element type and
+ * maybe a shape; sequences, maps and optionals are kept as `kind` only. */
+typedef enum oc_type_kind {
+    OC_TYPE_NONE = 0,
+    OC_TYPE_TENSOR = 1,
+    OC_TYPE_SEQUENCE = 4,
+    OC_TYPE_MAP = 5,
+    OC_TYPE_SPARSE_TENSOR = 8,
+    OC_TYPE_OPTIONAL = 9,
+} oc_type_kind;
+
+typedef struct oc_type {
+    oc_type_kind kind;
+    int elem_type;   /* oc_dtype for tensors */
+    bool has_shape;
+    int ndim;
+    oc_dim *dims;
+} oc_type;
+
+/* A named value's declared type (graph input, output or value_info). */
+typedef struct oc_value {
+    const char *name;
+    const char *doc_string;
+    bool has_type;
+    oc_type type;
+    /* As loaded: written back unchanged unless `dirty` is set. */
+    oc_blob orig;
+    bool dirty;
+} oc_value;
+
+/* Where a tensor's bytes live. */
+typedef enum oc_mem {
+    OC_MEM_NONE = 0,     /* no data */
+    OC_MEM_ARENA = 1,    /* in the model's arena */
+    OC_MEM_HEAP = 2,     /* malloc'd, freed with the model */
+    OC_MEM_BORROWED = 3, /* inside a mapped file the model keeps open */
+} oc_mem;
+
+/* How a tensor's data was encoded in the file, so it is written back the same
+ * way when no pass touched it. */
+typedef enum oc_enc {
+    OC_ENC_NONE = 0,     /* no data fields at all */
+    OC_ENC_RAW = 1,      /* raw_data */
+    OC_ENC_TYPED = 2,    /* float_data / int32_data / int64_data / ... */
+    OC_ENC_EXTERNAL = 3, /* external data file */
+} oc_enc;
+
+typedef struct oc_tensor {
+    const char *name;        /* NULL when absent */
+    const char *doc_string;
+    int dtype;               /* oc_dtype number (may be unknown to us) */
+    bool has_dtype;
+    int ndim;
+    int64_t *dims;
+    int64_t numel;           /* product of dims, checked for overflow */
+    /* Elements in ONNX raw layout: little-endian, fixed width, bool one byte,
+     * 4-bit types packed two per byte (low nibble first). */
+    const void *data;        /* may be unaligned when borrowed */
+    size_t nbytes;
+    oc_mem mem;
+    oc_bytes *strings;       /* STRING tensors: numel entries */
+    oc_enc enc;
+    /* external data as found in the file (for writing back) */
+    oc_kv *ext;
+    size_t n_ext;
+    bool has_data_location;
+    int data_location;
+    bool has_segment;
+    int64_t seg_begin, seg_end;
+    bool has_seg_begin, has_seg_end;
+    oc_unknowns unk;
+} oc_tensor;
+
+typedef enum oc_attr_type {
+    OC_ATTR_UNDEFINED = 0,
+    OC_ATTR_FLOAT = 1,
+    OC_ATTR_INT = 2,
+    OC_ATTR_STRING = 3,
+    OC_ATTR_TENSOR = 4,
+    OC_ATTR_GRAPH = 5,
+    OC_ATTR_FLOATS = 6,
+    OC_ATTR_INTS = 7,
+    OC_ATTR_STRINGS = 8,
+    OC_ATTR_TENSORS = 9,
+    OC_ATTR_GRAPHS = 10,
+    OC_ATTR_SPARSE_TENSOR = 11,
+    OC_ATTR_SPARSE_TENSORS = 12,
+    OC_ATTR_TYPE_PROTO = 13,
+    OC_ATTR_TYPE_PROTOS = 14,
+} oc_attr_type;
+
+struct oc_graph;
+
+typedef struct oc_attr {
+    const char *name;
+    const char *ref_attr_name;
+    const char *doc_string;
+    bool has_type;
+    int type;                /* oc_attr_type */
+    bool has_f, has_i, has_s;
+    float f;
+    int64_t i;
+    oc_bytes s;
+    oc_tensor *t;
+    struct oc_graph *g;
+    oc_blob sparse_tensor;   /* serialized SparseTensorProto, len 0 if absent */
+    oc_blob tp;              /* serialized TypeProto, len 0 if absent */
+    size_t n_floats, n_ints, n_strings, n_tensors, n_graphs;
+    size_t n_sparse_tensors, n_type_protos;
+    float *floats;
+    int64_t *ints;
+    oc_bytes *strings;
+    oc_tensor **tensors;
+    struct oc_graph **graphs;
+    oc_blob *sparse_tensors;
+    oc_blob *type_protos;
+    oc_unknowns unk;
+} oc_attr;
+
+typedef struct oc_node {
+    const char *name;        /* NULL when absent */
+    const char *op_type;
+    const char *domain;      /* NULL when absent (= default domain) */
+    const char *doc_string;
+    size_t n_inputs, n_outputs, n_attrs;
+    const char **inputs;     /* "" marks an omitted optional input */
+    const char **outputs;
+    oc_attr *attrs;
+    oc_unknowns unk;
+} oc_node;
+
+typedef struct oc_graph {
+    const char *name;
+    const char *doc_string;
+    struct oc_graph *parent; /* enclosing graph for subgraphs, else NULL */
+    size_t n_nodes, n_inits, n_sparse_inits, n_inputs, n_outputs;
+    size_t n_value_info, n_quant_annotations;
+    size_t cap_nodes, cap_inits;
+    oc_node **nodes;         /* in file order */
+    oc_tensor **inits;
+    oc_blob *sparse_inits;
+    oc_value **inputs, **outputs, **value_info;
+    oc_blob *quant_annotations;
+    oc_unknowns unk;
+    void *index;             /* name lookup, built on demand (ir/graph.c) */
+    struct oc_model *model;
+} oc_graph;
+
+typedef struct oc_function {
+    const char *name, *domain, *doc_string;
+    size_t n_inputs, n_outputs, n_attributes, n_nodes, n_opsets;
+    const char **inputs, **outputs, **attributes;
+    oc_node **nodes;
+    oc_opset *opsets;
+    oc_unknowns unk;
+} oc_function;
+
+struct oc_arena;
+struct oc_mapping;
+
+typedef struct oc_model {
+    bool has_ir_version, has_model_version;
+    int64_t ir_version, model_version;
+    const char *producer_name, *producer_version, *domain, *doc_string;
+    size_t n_opsets, n_metadata, n_training_info, n_functions;
+    oc_opset *opsets;
+    oc_kv *metadata;
+    oc_blob *training_info;
+    oc_function **functions;
+    oc_graph *graph;
+    oc_unknowns unk;
+
+    /* where it came from */
+    const char *path;        /* as given to load */
+    const char *dir;         /* folder external data paths are relative to */
+    size_t file_size;
+    struct oc_arena *arena;
+    struct oc_mapping *maps; /* files large tensors borrow from */
+    void **heap;             /* malloc'd tensor buffers, freed with the model */
+    size_t n_heap, cap_heap;
+    void *names;             /* every value name, for oc_graph_unique_name */
+    uint64_t name_counter;
+} oc_model;
+
+/* ---- loading ---------------------------------------------------------------*/
+
+typedef struct oc_load_opts {
+    /* Leave tensor payloads of at least this many bytes in the mapped file
+     * instead of copying them. */
+    size_t borrow_min_bytes;
+    /* Check the graph (producers, cycles) after loading. */
+    bool verify;
+} oc_load_opts;
+
+oc_load_opts oc_load_opts_default(void);
+
+/* Reads and checks the model at `path`. On success *out owns everything and
+ * is freed with oc_model_free(). On failure *out is NULL and ctx->msg says
+ * which file and what is wrong. `opts` may be NULL. */
+oc_status oc_model_load_file(oc_ctx *ctx, const char *path,
+                             const oc_load_opts *opts, oc_model **out);
+void oc_model_free(oc_model *m);
+
+/* ---- writing ----------------------------------------------------------------*/
+
+typedef struct oc_save_opts {
+    /* Write tensors of at least this many bytes as external data in
+     * "<output file name>.data" beside the output. SIZE_MAX: never (except
+     * tensors that were external on load, and models over 2 GiB). */
+    size_t external_min_bytes;
+    /* Allow the output to be the file the model was loaded from. */
+    bool allow_overwrite_input;
+    /* Replace an existing output file. */
+    bool force;
+} oc_save_opts;
+
+oc_save_opts oc_save_opts_default(void);
+
+/* Writes the model to `path` through a temporary file in the same folder,
+ * renamed into place once complete. Nothing is left behind on failure. */
+oc_status oc_model_save_file(oc_ctx *ctx, const oc_model *m, const char *path,
+                             const oc_save_opts *opts);
+
+/* Removes the temporary files of a save in progress. Async-signal-safe: for
+ * a SIGINT handler, so an interrupted run leaves no partial output. */
+void oc_remove_pending_outputs(void);
+
+/* ---- graph queries and edits -------------------------------------------------*/
+
+/* Looks `name` up in g and then in its enclosing graphs. Returns the node
+ * producing it (and its output slot), or NULL. */
+oc_node *oc_graph_producer(oc_graph *g, const char *name, size_t *slot);
+/* The initializer called `name` in g or an enclosing graph, or NULL. */
+oc_tensor *oc_graph_initializer(oc_graph *g, const char *name);
+/* A weight: an initializer, or the tensor of a Constant node's `value`. */
+oc_tensor *oc_graph_weight(oc_graph *g, const char *name);
+bool oc_graph_is_input(oc_graph *g, const char *name);
+/* Nodes of g that read `name` (subgraphs of g's nodes included as their
+ * owning node). Fills up to `cap` entries, returns the total count. */
+size_t oc_graph_consumers(oc_graph *g, const char *name, oc_node **out, size_t cap);
+
+/* Topological order of g's nodes (a node's subgraph reads count as its
+ * inputs). `order` receives n_nodes indices. Fails with OC_ERR_INVALID on a
+ * cycle, naming a node on it. */
+oc_status oc_graph_topo_order(oc_ctx *ctx, oc_graph *g, size_t *order);
+/* Every node input produced somewhere, no cycle, every output produced;
+ * recursively through subgraphs. */
+oc_status oc_graph_verify(oc_ctx *ctx, oc_graph *g);
+
+/* Edits. Strings passed in are copied into the model's arena. */
+oc_node *oc_graph_add_node(oc_graph *g, size_t at, const char *op_type,
+                           const char *domain, const char *name,
+                           size_t n_inputs, const char *const *inputs,
+                           size_t n_outputs, const char *const *outputs);
+oc_attr *oc_node_add_attr(oc_graph *g, oc_node *n, const char *name, int type);
+void oc_node_set_input(oc_graph *g, oc_node *n, size_t slot, const char *name);
+/* Rewires every reader of `from` in g (and its subgraphs) to `to`. */
+size_t oc_graph_rename_uses(oc_graph *g, const char *from, const char *to);
+oc_tensor *oc_graph_add_initializer(oc_graph *g, const char *name, int dtype,
+                                    int ndim, const int64_t *dims);
+/* Replaces the data of t with a buffer the model takes ownership of. */
+void oc_tensor_set_data(oc_model *m, oc_tensor *t, void *data, size_t nbytes);
+oc_value *oc_graph_add_value_info(oc_graph *g, const char *name, int elem_type,
+                                  int ndim, const int64_t *dims);
+/* Removes nodes whose outputs nobody reads (graph outputs are read), then
+ * initializers nobody reads. Returns how many items went. */
+size_t oc_graph_remove_dead(oc_graph *g);
+/* A name not yet used in the model, made from `base`. */
+const char *oc_graph_unique_name(oc_graph *g, const char *base);
+/* Copies a string into the model's arena. */
+const char *oc_model_strdup(oc_model *m, const char *s);
+void *oc_model_alloc(oc_model *m, size_t size);
+
+/* ---- tensors -----------------------------------------------------------------*/
+
+/* numel * element size, rounded up for 4-bit types; -1 when unknown. */
+int64_t oc_tensor_expected_nbytes(int dtype, int64_t numel);
+/* Element i as double (numeric types only). */
+double oc_tensor_get(const oc_tensor *t, int64_t i);
+/* Number of elements that are exactly zero (numeric types). */
+int64_t oc_tensor_count_zeros(const oc_tensor *t);
+
+/* Calls fn for every weight in the model: initializers and Constant
+ * `value` tensors, in subgraphs and functions too. */
+typedef void (*oc_weight_fn)(void *ud, oc_graph *g, oc_node *constant_node,
+                             oc_tensor *t);
+void oc_model_foreach_weight(oc_model *m, oc_weight_fn fn, void *ud);
+/* Calls fn for every node, subgraphs and function bodies included. */
+typedef void (*oc_node_fn)(void *ud, oc_graph *g, oc_node *n);
+void oc_model_foreach_node(oc_model *m, oc_node_fn fn, void *ud);
+
+/* Highest opset the model imports for a domain ("" = default), or 0. */
+int64_t oc_model_opset(const oc_model *m, const char *domain);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
