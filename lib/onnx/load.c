@@ -221,7 +221,7 @@ static oc_status load_external(loader *L, oc_tensor *t, const char *tname, int64
     char *real = realpath(joined, NULL);
     if (!real) {
         int e = errno;
-        oc_status st = FAIL(L, e == ENOENT ? OC_ERR_INVALID : OC_ERR_READ,
+        oc_status st = FAIL(L, OC_ERR_READ,
                             "%s: tensor '%s': external data file '%s': %s", L->path, tname, loc,
                             e == ENOENT ? "missing" : strerror(e));
         oc_free(joined);

@@ -89,7 +89,7 @@ static void out_direct(file_out *o, const uint8_t *data, size_t len)
 static void out_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
     file_out *o = (file_out *)b;
-    if (o->err) return;
+    if (o->err || len == 0) return;
     if (len >= o->cap / 2) {
         out_flush(o);
         out_direct(o, data, len);

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# basics.sh ONNXCOMP: help, version, exit codes, info text and JSON,
+# compress round trip, external data (checked by ONNX Runtime), make install.
+set -u
+oc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d /tmp/oc-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+model=/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d/model.onnx
+[ -f "$model" ] || { echo "SKIP basics: libonnx-testdata not installed"; exit 0; }
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+
+# expect NAME CODE CMD... : exit code must be CODE
+expect() {
+    local name=$1 code=$2
+    shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err"
+    local rc=$?
+    if [ "$rc" -eq "$code" ]; then pass "$name"; else fail "$name" "exit $rc, want $code: $(head -c 300 "$tmp/err")"; fi
+}
+
+expect help 0 "$oc" --help
+grep -q "exit codes" "$tmp/out" && pass "help lists exit codes" || fail "help lists exit codes" "missing"
+expect version 0 "$oc" --version
+grep -qE '^onnxcomp [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" && pass "version format" || fail "version format" "$(cat "$tmp/out")"
+expect "no arguments" 1 "$oc"
+expect "unknown command" 1 "$oc" frobnicate
+[ "$(wc -l < "$tmp/err")" -eq 1 ] && pass "unknown command: one line" || fail "unknown command: one line" "$(cat "$tmp/err")"
+expect "compress --help" 0 "$oc" compress --help
+expect "info --help" 0 "$oc" info --help
+expect "compress without -o" 1 "$oc" compress "$model"
+expect "compress unknown option" 1 "$oc" compress "$model" -o "$tmp/x.onnx" --bogus
+expect "compress bad --external-data" 1 "$oc" compress "$model" -o "$tmp/x.onnx" --external-data=lots
+expect "info without model" 1 "$oc" info
+
+# info, text and JSON
+expect "info text" 0 "$oc" info "$model"
+grep -q "Conv=1" "$tmp/out" && pass "info op histogram" || fail "info op histogram" "$(cat "$tmp/out")"
+expect "info json" 0 "$oc" info --json "$model" ../shared/corpus/models/oww-hey-jarvis.onnx
+if /usr/bin/python3 - "$tmp/out" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+docs = [json.loads(l) for l in lines]
+need = {"file", "ir_version", "producer_name", "opsets", "inputs", "outputs", "nodes", "subgraph_nodes",
+        "ops", "parameters", "parameters_by_type", "zero_fraction", "metadata"}
+for d in docs:
+    missing = need - set(d)
+    assert not missing, missing
+assert docs[0]["ops"] == {"Conv": 1}, docs[0]["ops"]
+assert docs[0]["parameters"] > 0
+if len(docs) > 1:  # the corpus model with an If: subgraph nodes are counted
+    assert docs[1]["subgraph_nodes"] == 30, docs[1]["subgraph_nodes"]
+PY
+then pass "info json fields"; else fail "info json fields" "bad JSON"; fi
+
+# info on several models continues past a failure and reports it
+printf 'garbage' > "$tmp/bad.onnx"
+expect "info continues past a bad model" 3 "$oc" info "$model" "$tmp/bad.onnx" "$model"
+[ "$(grep -c 'Conv=1' "$tmp/out")" -eq 2 ] && pass "info describes the good models" || fail "info describes the good models" "$(cat "$tmp/out")"
+
+# compress round trip and refusals
+expect "compress" 0 "$oc" compress "$model" -o "$tmp/rt.onnx"
+cmp -s "$model" "$tmp/rt.onnx" && pass "compress identical" || fail "compress identical" "differs"
+expect "exists without -f" 1 "$oc" compress "$model" -o "$tmp/rt.onnx"
+expect "exists with -f" 0 "$oc" compress -f "$model" -o "$tmp/rt.onnx"
+cp "$model" "$tmp/same.onnx"
+expect "input == output refused" 1 "$oc" compress "$tmp/same.onnx" -o "$tmp/same.onnx" -f
+expect "input == output via another path refused" 1 "$oc" compress "$tmp/same.onnx" -o "$tmp/./same.onnx" -f
+expect "input == output with --overwrite-input" 0 "$oc" compress "$tmp/same.onnx" -o "$tmp/same.onnx" --overwrite-input
+cmp -s "$model" "$tmp/same.onnx" && pass "overwrite-input keeps the model" || fail "overwrite-input keeps the model" "differs"
+ls -a "$tmp" | grep -q tmp && fail "no temp files left" "$(ls -a "$tmp")" || pass "no temp files left"
+
+# external data: written beside the output, loaded back and by ONNX Runtime
+big=../shared/corpus/models/fashion-mnist-cnn.onnx
+[ -f "$big" ] || big=/usr/share/libonnx-testdata/data/pytorch-converted/test_Linear/model.onnx
+expect "external data" 0 "$oc" compress "$big" -o "$tmp/ext.onnx" --external-data=64
+[ -s "$tmp/ext.onnx.data" ] && pass "external data file written" || fail "external data file written" "missing"
+[ "$(stat -c %s "$tmp/ext.onnx")" -lt "$(stat -c %s "$big")" ] && pass "model smaller without its tensors" || fail "model smaller without its tensors" "not smaller"
+expect "external data back inline" 0 "$oc" compress "$tmp/ext.onnx" -o "$tmp/ext2.onnx"
+if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
+    printf 'ext\t%s\t%s\t-\next-inline\t%s\t%s\t-\n' "$big" "$tmp/ext.onnx" "$big" "$tmp/ext2.onnx" > "$tmp/pairs"
+    if node "$root/tests/ort/compare.js" "$tmp/pairs" > "$tmp/ort" 2>&1; then pass "ORT runs external-data models"; else fail "ORT runs external-data models" "$(cat "$tmp/ort")"; fi
+fi
+mkdir "$tmp/moved" && cp "$tmp/ext.onnx" "$tmp/moved/"
+expect "external data missing" 2 "$oc" info "$tmp/moved/ext.onnx"
+grep -q "ext.onnx.data" "$tmp/err" && pass "missing data file named" || fail "missing data file named" "$(cat "$tmp/err")"
+
+# make install, pkg-config, a program linked against the installed library
+if make -s -C "$root" install PREFIX="$tmp/prefix" > "$tmp/install.log" 2>&1 &&
+    [ -x "$tmp/prefix/bin/onnxcomp" ] && [ -f "$tmp/prefix/include/onnxcomp.h" ] &&
+    [ -f "$tmp/prefix/lib/pkgconfig/onnxcomp.pc" ]; then
+    pass "make install"
+    cat > "$tmp/use.c" <<'C'
+#include <onnxcomp.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    oc_ctx ctx; oc_ctx_init(&ctx); oc_model *m = NULL;
+    if (oc_model_load_file(&ctx, argv[1], NULL, &m) != OC_OK) { puts(ctx.msg); return 1; }
+    printf("%zu\n", m->graph->n_nodes); oc_model_free(m); return 0;
+}
+C
+    if PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc -std=c11 "$tmp/use.c" -o "$tmp/use" \
+        $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs --static onnxcomp) 2> "$tmp/cc.err" &&
+        [ "$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/use" "$model")" = 1 ]; then
+        pass "library usable through pkg-config"
+    else
+        fail "library usable through pkg-config" "$(head -c 400 "$tmp/cc.err")"
+    fi
+else
+    fail "make install" "$(tail -3 "$tmp/install.log")"
+fi

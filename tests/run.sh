@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# run.sh: the whole test suite (`make test` calls it after building).
+#
+# Every suite prints one line per check: PASS, FAIL or SKIP. Full output goes
+# to build/test-logs/; the terminal shows failures, skips and a line per
+# suite. The last line is "N passed, N failed, N skipped"; the exit code is 1
+# when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SAN_BUILD=${SAN_BUILD:-build-san}
+LOGS=$BUILD/test-logs
+WORK=$(mktemp -d /tmp/onnxcomp-tests.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$LOGS"
+passed=0 failed=0 skipped=0
+
+# suite NAME CMD... : run, count its lines, show what is not a PASS
+suite() {
+    local name=$1
+    shift
+    local log="$LOGS/$name.log"
+    local t0=$SECONDS
+    "$@" > "$log" 2>&1
+    local rc=$?
+    local p f s
+    p=$(grep -c '^PASS' "$log")
+    f=$(grep -c '^FAIL' "$log")
+    s=$(grep -c '^SKIP' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: exited with $rc and no FAIL line (see $log)"
+        tail -5 "$log" | sed 's/^/    /'
+        f=1
+    fi
+    grep -E '^(FAIL|SKIP)' "$log" | head -40
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+    printf '%-12s %5d passed, %d failed, %d skipped (%ds)\n' "$name:" "$p" "$f" "$s" $((SECONDS - t0))
+}
+
+units() {
+    local dir=$1 ok=0
+    for t in "$dir"/tests/test_*; do
+        [ -x "$t" ] || continue
+        "$t" || ok=1
+    done
+    return $ok
+}
+
+# 1. unit tests
+suite unit units "$BUILD"
+
+# 2. round trip of every conformance and corpus model
+suite roundtrip bash tests/roundtrip.sh "$BUILD/onnxcomp" "$WORK/rt" "$WORK/rt-pairs.tsv"
+
+# 3. ONNX Runtime runs every written model and matches the original exactly
+if [ -f tests/ort/node_modules/onnxruntime-node/package.json ]; then
+    suite ort node tests/ort/compare.js --hints tests/ort/hints.json "$WORK/rt-pairs.tsv"
+else
+    echo "FAIL ort: onnxruntime-node is not installed (run scripts/setup.sh)"
+    failed=$((failed + 1))
+fi
+
+# 4. bad input: one error line naming the file, documented exit code, no output
+suite bad-input bash tests/cli/bad-input.sh "$BUILD/onnxcomp"
+
+# 5. command-line behaviour
+suite cli bash tests/cli/basics.sh "$BUILD/onnxcomp"
+
+# 6. the same unit, round-trip and bad-input tests under ASan + UBSan
+san() {
+    local flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+    make -s BUILD="$SAN_BUILD" SAN="$flags" OPT="-O1 -g" all units >/dev/null || {
+        echo "FAIL sanitizer build"
+        return 1
+    }
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    units "$SAN_BUILD" || true
+    bash tests/roundtrip.sh "$SAN_BUILD/onnxcomp" "$WORK/rt-san" "$WORK/rt-san-pairs.tsv"
+    bash tests/cli/bad-input.sh "$SAN_BUILD/onnxcomp"
+}
+suite sanitizers san
+
+# 7. valgrind on a few real models: no leak, no invalid access
+vg() {
+    if ! command -v valgrind >/dev/null; then
+        echo "SKIP valgrind: not installed"
+        return 0
+    fi
+    local models=() m
+    for m in ../shared/corpus/models/silero-vad-v4.onnx ../shared/corpus/models/ppocr-cls-v2.onnx \
+        /usr/share/libonnx-testdata/data/node/test_if_seq/model.onnx \
+        /usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d/model.onnx; do
+        [ -f "$m" ] && models+=("$m")
+    done
+    for m in "${models[@]}"; do
+        if valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+            "$BUILD/onnxcomp" compress -f "$m" -o "$WORK/vg.onnx" 2> "$WORK/vg.err" &&
+            valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+                "$BUILD/onnxcomp" info "$m" > /dev/null 2>> "$WORK/vg.err"; then
+            echo "PASS valgrind $m"
+        else
+            echo "FAIL valgrind $m: $(head -c 600 "$WORK/vg.err")"
+        fi
+    done
+}
+suite valgrind vg
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
