@@ -9,13 +9,13 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow
 OPT     ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Ilib -Iproto -I$(BUILD)/gen
 CFLAGS  += $(WARN) $(OPT) -fPIC $(SAN)
-LDLIBS  := -lprotobuf-c -lm
+LDLIBS  := -lprotobuf-c -lopenblas -lpthread -lm
 LDFLAGS += $(SAN)
 
 .DEFAULT_GOAL := all
 include proto/proto.mk
 
-LIB_SRC := $(wildcard lib/common/*.c lib/ir/*.c lib/onnx/*.c)
+LIB_SRC := $(wildcard lib/common/*.c lib/ir/*.c lib/onnx/*.c lib/exec/*.c lib/data/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/gen/onnx.pb-c.o
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))

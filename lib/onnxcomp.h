@@ -448,6 +448,54 @@ void oc_model_foreach_node(oc_model *m, oc_node_fn fn, void *ud);
 /* Highest opset the model imports for a domain ("" = default), or 0. */
 int64_t oc_model_opset(const oc_model *m, const char *domain);
 
+/* ---- running models ----------------------------------------------------------
+ * The built-in interpreter, for calibration, `run` and `eval`. */
+
+#define OC_MAX_DIMS 8
+
+/* A runtime tensor. `data` is 64-byte aligned when the library allocated it
+ * (then `borrowed` is false and oc_ten_release() frees it). */
+typedef struct oc_ten {
+    int dtype;                   /* oc_dtype */
+    int ndim;
+    int64_t dims[OC_MAX_DIMS];
+    int64_t numel;
+    void *data;
+    size_t nbytes;
+    bool borrowed;               /* a read-only view the tensor does not own */
+    oc_bytes *strings;           /* STRING tensors only (borrowed) */
+} oc_ten;
+
+void oc_ten_release(oc_ten *t);
+/* A new tensor with its own zeroed storage; numel and size are checked. */
+oc_status oc_ten_new(oc_ctx *ctx, oc_ten *t, int dtype, int ndim, const int64_t *dims);
+
+typedef struct oc_session oc_session;
+
+typedef struct oc_run_opts {
+    int threads;                 /* 0: all cores */
+} oc_run_opts;
+
+/* Plans the model for running: orders every graph, resolves names through
+ * scopes and finds a kernel for every node (subgraphs included). An op or
+ * attribute the interpreter lacks fails here, naming the node. The session
+ * borrows the model, which must outlive it. */
+oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_session **out);
+void oc_session_free(oc_session *s);
+/* The graph inputs that are not initializers, in order; the outputs. */
+size_t oc_session_n_inputs(const oc_session *s);
+const oc_value *oc_session_input(const oc_session *s, size_t i);
+size_t oc_session_n_outputs(const oc_session *s);
+const oc_value *oc_session_output(const oc_session *s, size_t i);
+/* Runs once. inputs[] in oc_session_input order, checked against the
+ * declared types and fixed dims; outputs[] receive new tensors the caller
+ * releases. */
+oc_status oc_session_run(oc_ctx *ctx, oc_session *s, const oc_ten *inputs, oc_ten *outputs);
+/* Called with every value the main graph computes, as it is computed
+ * (calibration statistics). */
+typedef void (*oc_observe_fn)(void *ud, const char *name, const oc_ten *t);
+void oc_session_set_observer(oc_session *s, oc_observe_fn fn, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

@@ -62,6 +62,9 @@ void *oc_malloc(size_t n);
 void *oc_calloc(size_t n, size_t size);
 void *oc_realloc(void *p, size_t n);
 void oc_free(void *p);
+/* Aligned storage (align a power of two >= sizeof(void*)); oc_aligned_free. */
+void *oc_aligned_alloc(size_t align, size_t n);
+void oc_aligned_free(void *p);
 /* Fails the nth allocation from now on (1 = the next); 0 turns it off.
  * Returns how many allocations were made since the last call. */
 uint64_t oc_alloc_fail_at(uint64_t nth);

@@ -94,3 +94,16 @@ void oc_free(void *p)
 {
     free(p);
 }
+
+void *oc_aligned_alloc(size_t align, size_t n)
+{
+    if (should_fail()) return NULL;
+    void *p = NULL;
+    if (posix_memalign(&p, align, n ? n : 1) != 0) return NULL;
+    return p;
+}
+
+void oc_aligned_free(void *p)
+{
+    free(p);
+}
