@@ -9,7 +9,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow
 OPT     ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Ilib -Iproto -I$(BUILD)/gen
 CFLAGS  += $(WARN) $(OPT) -fPIC $(SAN)
-LDLIBS  := -lprotobuf-c -lopenblas -lpthread -lm
+LDLIBS  := -lprotobuf-c -lopenblas -lpng -ljpeg -lz -lpthread -lm
 LDFLAGS += $(SAN)
 
 .DEFAULT_GOAL := all
@@ -22,7 +22,7 @@ CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-all: $(BUILD)/onnxcomp $(BUILD)/libonnxcomp.a $(BUILD)/libonnxcomp.so
+all: $(BUILD)/onnxcomp $(BUILD)/libonnxcomp.a $(BUILD)/libonnxcomp.so $(BUILD)/oc-conform
 
 $(BUILD)/%.o: %.c $(GEN_DIR)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
@@ -45,6 +45,10 @@ $(BUILD)/onnxcomp: $(CLI_OBJ) $(BUILD)/libonnxcomp.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libonnxcomp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
+
+# the conformance runner: ONNX test folders through the interpreter
+$(BUILD)/oc-conform: tests/tools/oc_conform.c lib/onnxcomp.h $(BUILD)/libonnxcomp.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
 
 units: $(UNIT_BIN)
 

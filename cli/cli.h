@@ -4,6 +4,7 @@
 #define OC_CLI_H
 
 #include "onnxcomp.h"
+#include "data/oc_data.h"
 
 #include <stdio.h>
 
@@ -14,6 +15,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_info(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+/* A file-name-safe copy of s (run.c). */
+void cli_safe_name(char *dst, size_t cap, const char *s);
 
 /* ---- tiny JSON writer ---- */
 typedef struct json {

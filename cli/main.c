@@ -26,6 +26,8 @@ static const char usage_text[] =
     "commands:\n"
     "  info MODEL...            describe models (--json for machines)\n"
     "  compress IN -o OUT       run the compression pipeline and write OUT\n"
+    "  run MODEL --data SRC     run a model in onnxcomp's interpreter, outputs as .npy\n"
+    "  eval REF CAND --data SRC compare two models' outputs (and accuracy) on samples\n"
     "\n"
     "  onnxcomp COMMAND --help  options of one command\n"
     "  onnxcomp --version       print the version\n"
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "compress")) return cmd_compress(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'onnxcomp --help')", cmd);
     return 1;
 }

@@ -470,6 +470,10 @@ void oc_ten_release(oc_ten *t);
 /* A new tensor with its own zeroed storage; numel and size are checked. */
 oc_status oc_ten_new(oc_ctx *ctx, oc_ten *t, int dtype, int ndim, const int64_t *dims);
 
+/* Reads a file holding one serialized TensorProto (ONNX test data). The
+ * tensor's name, if any, is copied into name (may be NULL). */
+oc_status oc_ten_load_pb(oc_ctx *ctx, const char *path, oc_ten *out, char *name, size_t name_cap);
+
 typedef struct oc_session oc_session;
 
 typedef struct oc_run_opts {

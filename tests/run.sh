@@ -60,6 +60,27 @@ else
     failed=$((failed + 1))
 fi
 
+# 3b. the interpreter on every ONNX conformance test folder
+conformance() {
+    local dirs=()
+    if [ -d /usr/share/libonnx-testdata/data ]; then
+        mapfile -t dirs < <(find /usr/share/libonnx-testdata/data -name model.onnx -printf '%h\n' | sort)
+        "$BUILD/oc-conform" "${dirs[@]}"
+    else
+        echo "SKIP conformance: libonnx-testdata not installed"
+    fi
+}
+suite conformance conformance
+
+# 3c. the interpreter against ONNX Runtime on the corpus models
+if [ -d ../shared/corpus/models ] && [ -f tests/ort/node_modules/onnxruntime-node/package.json ]; then
+    suite interp node tests/ort/interp_check.js --onnxcomp "$BUILD/onnxcomp" --hints tests/ort/hints.json \
+        ../shared/corpus/models/*.onnx
+else
+    echo "SKIP interp: ../shared/corpus or onnxruntime-node is absent"
+    skipped=$((skipped + 1))
+fi
+
 # 4. bad input: one error line naming the file, documented exit code, no output
 suite bad-input bash tests/cli/bad-input.sh "$BUILD/onnxcomp"
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +122,12 @@ static oc_unknowns unknowns_of(const ProtobufCMessage *b)
     return u;
 }
 
-_Static_assert(sizeof(oc_unknown) == sizeof(ProtobufCMessageUnknownField),
-               "oc_unknown mirrors protobuf-c's unknown field");
+_Static_assert(sizeof(oc_unknown) == sizeof(ProtobufCMessageUnknownField) &&
+                   offsetof(oc_unknown, tag) == offsetof(ProtobufCMessageUnknownField, tag) &&
+                   offsetof(oc_unknown, wire_type) == offsetof(ProtobufCMessageUnknownField, wire_type) &&
+                   offsetof(oc_unknown, len) == offsetof(ProtobufCMessageUnknownField, len) &&
+                   offsetof(oc_unknown, data) == offsetof(ProtobufCMessageUnknownField, data),
+               "oc_unknown mirrors protobuf-c's unknown field, field by field");
 
 static oc_status pack_blob(loader *L, const ProtobufCMessage *msg, oc_blob *out)
 {
@@ -163,6 +168,21 @@ static oc_status conv_opsets(loader *L, size_t n, Onnx__OperatorSetIdProto **src
         o[i].unk = unknowns_of(&src[i]->base);
     }
     *out = o;
+    return OC_OK;
+}
+
+/* protobuf-c's {len, data} pairs into our {data, len} (bytes stay in the arena) */
+static oc_status conv_byte_list(loader *L, const ProtobufCBinaryData *src, size_t n, oc_bytes **out)
+{
+    *out = NULL;
+    if (!n) return OC_OK;
+    oc_bytes *b = oc_arena_array(L->m->arena, n, sizeof(oc_bytes));
+    if (!b) return NOMEM(L);
+    for (size_t i = 0; i < n; i++) {
+        b[i].data = src[i].data;
+        b[i].len = src[i].len;
+    }
+    *out = b;
     return OC_OK;
 }
 
@@ -357,7 +377,7 @@ static oc_status conv_tensor(loader *L, Onnx__TensorProto *src, oc_tensor **out)
         if (src->n_string_data != (size_t)t->numel && !(src->n_string_data == 0 && t->numel == 0))
             return FAIL(L, OC_ERR_INVALID, "%s: tensor '%s': %zu strings for %lld elements", L->path,
                         tname, src->n_string_data, (long long)t->numel);
-        t->strings = (oc_bytes *)src->string_data;
+        FORWARD_IF_ERROR(conv_byte_list(L, src->string_data, src->n_string_data, &t->strings));
         t->enc = src->n_string_data ? OC_ENC_TYPED : OC_ENC_NONE;
         return OC_OK;
     }
@@ -571,8 +591,7 @@ static oc_status conv_attr(loader *L, Onnx__AttributeProto *src, oc_attr *a, oc_
     a->n_ints = src->n_ints;
     a->ints = src->ints;
     a->n_strings = src->n_strings;
-    a->strings = (oc_bytes *)src->strings;
-    _Static_assert(sizeof(oc_bytes) == sizeof(ProtobufCBinaryData), "oc_bytes mirrors ProtobufCBinaryData");
+    FORWARD_IF_ERROR(conv_byte_list(L, src->strings, src->n_strings, &a->strings));
     if (src->n_tensors) {
         a->tensors = oc_arena_array(ar, src->n_tensors, sizeof(oc_tensor *));
         if (!a->tensors) return NOMEM(L);
@@ -829,4 +848,59 @@ cleanup:
     }
     *out = m;
     return OC_OK;
+}
+
+/* ---- a lone TensorProto file (ONNX test data: input_0.pb ...) ---- */
+
+oc_status oc_ten_load_pb(oc_ctx *ctx, const char *path, oc_ten *out, char *name, size_t name_cap)
+{
+    memset(out, 0, sizeof(*out));
+    if (name && name_cap) name[0] = 0;
+    oc_model *m = oc_model_new();
+    if (!m) return oc_fail(ctx, OC_ERR_NOMEM, "%s: out of memory", path);
+    loader L = {.ctx = ctx, .m = m, .path = path};
+    char *dir = dir_of(path);
+    oc_status st = OC_OK;
+    if (!dir || !(m->dir = oc_arena_strdup(m->arena, dir))) {
+        st = NOMEM(&L);
+        goto cleanup;
+    }
+    st = map_file(ctx, m, path, path, &L.file, &L.file_size);
+    if (st != OC_OK) goto cleanup;
+    L.dir_real = realpath(dir, NULL);
+    if (!L.dir_real) {
+        st = FAIL(&L, OC_ERR_READ, "%s: cannot resolve its folder", path);
+        goto cleanup;
+    }
+    ProtobufCAllocator alloc = {pc_alloc, pc_free, m->arena};
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&alloc, L.file_size, L.file);
+    if (!tp) {
+        st = FAIL(&L, OC_ERR_INVALID, "%s: not a TensorProto file", path);
+        goto cleanup;
+    }
+    oc_tensor *t;
+    st = conv_tensor(&L, tp, &t);
+    if (st != OC_OK) goto cleanup;
+    if (t->dtype == OC_DTYPE_STRING) {
+        st = FAIL(&L, OC_ERR_UNSUPPORTED, "%s: string tensors are not supported as data", path);
+        goto cleanup;
+    }
+    if (t->ndim > OC_MAX_DIMS) {
+        st = FAIL(&L, OC_ERR_UNSUPPORTED, "%s: rank %d tensor", path, t->ndim);
+        goto cleanup;
+    }
+    st = oc_ten_new(ctx, out, t->dtype, t->ndim, t->dims);
+    if (st != OC_OK) goto cleanup;
+    if (t->nbytes != out->nbytes) {
+        oc_ten_release(out);
+        st = FAIL(&L, OC_ERR_INVALID, "%s: data size disagrees with dims", path);
+        goto cleanup;
+    }
+    if (t->nbytes) memcpy(out->data, t->data, t->nbytes);
+    if (name && name_cap && t->name) snprintf(name, name_cap, "%s", t->name);
+cleanup:
+    free(L.dir_real);
+    oc_free(dir);
+    oc_model_free(m);
+    return st;
 }

@@ -156,6 +156,18 @@ static ProtobufCMessage *unblob(writer *w, const ProtobufCMessageDescriptor *d, 
     return msg;
 }
 
+static ProtobufCBinaryData *byte_list(writer *w, const oc_bytes *b, size_t n)
+{
+    if (!n || !b) return NULL;
+    ProtobufCBinaryData *out = W_array(w, n, sizeof(*out));
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[i].data = (uint8_t *)b[i].data;
+        out[i].len = b[i].len;
+    }
+    return out;
+}
+
 static Onnx__StringStringEntryProto **kvs(writer *w, const oc_kv *kv, size_t n)
 {
     if (!n) return NULL;
@@ -314,7 +326,7 @@ static Onnx__TensorProto *tensor(writer *w, const oc_tensor *t)
     p->data_location = t->data_location;
     if (t->dtype == OC_DTYPE_STRING) {
         p->n_string_data = t->strings ? (size_t)t->numel : 0;
-        p->string_data = (ProtobufCBinaryData *)t->strings;
+        p->string_data = byte_list(w, t->strings, p->n_string_data);
         return p;
     }
     bool external = t->enc == OC_ENC_EXTERNAL || (t->enc != OC_ENC_NONE && t->nbytes >= w->ext_min);
@@ -442,7 +454,7 @@ static Onnx__AttributeProto *attr(writer *w, const oc_attr *a)
     p->n_ints = a->n_ints;
     p->ints = a->ints;
     p->n_strings = a->n_strings;
-    p->strings = (ProtobufCBinaryData *)a->strings;
+    p->strings = byte_list(w, a->strings, a->n_strings);
     if (a->n_tensors) {
         p->tensors = W_array(w, a->n_tensors, sizeof(*p->tensors));
         if (!p->tensors) return NULL;

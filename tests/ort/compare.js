@@ -678,5 +678,5 @@ if (require.main === module) {
   });
 } else {
   // for self-tests of the helpers
-  module.exports = { decodeTensorProto, tensorFromProto, toHalf, fromHalf, compareTensor, generateFeeds, SkipError };
+  module.exports = { decodeTensorProto, tensorFromProto, toHalf, fromHalf, compareTensor, generateFeeds, findHint, loadHints, feedsFromFolder, SkipError };
 }
