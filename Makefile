@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 SAN     ?=
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow
-OPT     ?= -O2 -g
+OPT     ?= -O2 -g -ftree-vectorize -fvect-cost-model=dynamic
 CPPFLAGS += -D_GNU_SOURCE -Ilib -Iproto -I$(BUILD)/gen
 CFLAGS  += $(WARN) $(OPT) -fPIC $(SAN)
 LDLIBS  := -lprotobuf-c -lopenblas -lpng -ljpeg -lz -lpthread -lm

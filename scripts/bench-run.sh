@@ -196,7 +196,7 @@ ensure_data() {
     local name=$1 path=$2 n=$3 dims=$4 d stamp
     d=$DIR/data/$name
     stamp="$path $(stat -c '%s %Y' "$path") n=$n dims=$dims v1"
-    if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -d "$d/all" ]; then
+    if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -d "$d/all" ] || [ ! -d "$d/one" ]; then
         rm -rf "$d"
         mkdir -p "$d" || return 1
         local args=("$path" "$d/all" "$n")

@@ -87,6 +87,9 @@ suite bad-input bash tests/cli/bad-input.sh "$BUILD/onnxcomp"
 # 5. command-line behaviour
 suite cli bash tests/cli/basics.sh "$BUILD/onnxcomp"
 
+# 5b. run and eval end to end
+suite run-eval bash tests/cli/run-eval.sh "$BUILD/onnxcomp"
+
 # 6. the same unit, round-trip and bad-input tests under ASan + UBSan
 san() {
     local flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
@@ -99,6 +102,11 @@ san() {
     units "$SAN_BUILD" || true
     bash tests/roundtrip.sh "$SAN_BUILD/onnxcomp" "$WORK/rt-san" "$WORK/rt-san-pairs.tsv"
     bash tests/cli/bad-input.sh "$SAN_BUILD/onnxcomp"
+    bash tests/cli/run-eval.sh "$SAN_BUILD/onnxcomp"
+    if [ -d /usr/share/libonnx-testdata/data ]; then
+        mapfile -t dirs < <(find /usr/share/libonnx-testdata/data -name model.onnx -printf '%h\n' | sort)
+        "$SAN_BUILD/oc-conform" "${dirs[@]}" | grep -v '^SKIP'
+    fi
 }
 suite sanitizers san
 

@@ -173,11 +173,23 @@ static char family(int dtype)
     }
 }
 
-/* Data of type `from` can feed an input of type `to`: the same type, or
- * another width of the same family (integers checked for range). */
+/* Bits of a type numpy lacks, stored the way ONNX's test data and
+ * oc_npy_write store them: bfloat16 as u16, float8 as u8. */
+static bool same_bits(int from, int to)
+{
+    if (from == OC_DTYPE_UINT16) return to == OC_DTYPE_BFLOAT16;
+    if (from == OC_DTYPE_UINT8)
+        return to == OC_DTYPE_FLOAT8E4M3FN || to == OC_DTYPE_FLOAT8E4M3FNUZ || to == OC_DTYPE_FLOAT8E5M2 ||
+               to == OC_DTYPE_FLOAT8E5M2FNUZ;
+    return false;
+}
+
+/* Data of type `from` can feed an input of type `to`: the same type, the
+ * bits of a type numpy lacks, or another width of the same family
+ * (integers checked for range). */
 static bool convertible(int from, int to)
 {
-    return !to || from == to || (family(from) && family(from) == family(to));
+    return !to || from == to || same_bits(from, to) || (family(from) && family(from) == family(to));
 }
 
 /* Checks a data tensor's type and shape against an input. */
@@ -242,16 +254,23 @@ static int64_t get_i(const void *p, int dtype, size_t i, bool *big)
 static bool put_i(void *p, int dtype, size_t i, int64_t v)
 {
     unsigned char *b = p;
+    int64_t lo, hi;
+    size_t size;
     switch (dtype) {
-    case OC_DTYPE_INT8: if (v < INT8_MIN || v > INT8_MAX) return false; b[i] = (uint8_t)(int8_t)v; return true;
-    case OC_DTYPE_UINT8: if (v < 0 || v > UINT8_MAX) return false; b[i] = (uint8_t)v; return true;
-    case OC_DTYPE_INT16: { if (v < INT16_MIN || v > INT16_MAX) return false; int16_t x = (int16_t)v; memcpy(b + 2 * i, &x, 2); return true; }
-    case OC_DTYPE_UINT16: { if (v < 0 || v > UINT16_MAX) return false; uint16_t x = (uint16_t)v; memcpy(b + 2 * i, &x, 2); return true; }
-    case OC_DTYPE_INT32: { if (v < INT32_MIN || v > INT32_MAX) return false; int32_t x = (int32_t)v; memcpy(b + 4 * i, &x, 4); return true; }
-    case OC_DTYPE_UINT32: { if (v < 0 || v > (int64_t)UINT32_MAX) return false; uint32_t x = (uint32_t)v; memcpy(b + 4 * i, &x, 4); return true; }
-    case OC_DTYPE_INT64: memcpy(b + 8 * i, &v, 8); return true;
-    default: { if (v < 0) return false; uint64_t x = (uint64_t)v; memcpy(b + 8 * i, &x, 8); return true; }
+    case OC_DTYPE_INT8: lo = INT8_MIN, hi = INT8_MAX, size = 1; break;
+    case OC_DTYPE_UINT8: lo = 0, hi = UINT8_MAX, size = 1; break;
+    case OC_DTYPE_INT16: lo = INT16_MIN, hi = INT16_MAX, size = 2; break;
+    case OC_DTYPE_UINT16: lo = 0, hi = UINT16_MAX, size = 2; break;
+    case OC_DTYPE_INT32: lo = INT32_MIN, hi = INT32_MAX, size = 4; break;
+    case OC_DTYPE_UINT32: lo = 0, hi = UINT32_MAX, size = 4; break;
+    case OC_DTYPE_INT64: lo = INT64_MIN, hi = INT64_MAX, size = 8; break;
+    default: lo = 0, hi = INT64_MAX, size = 8; break; /* UINT64 */
     }
+    if (v < lo || v > hi) return false;
+    /* little-endian two's complement: the low `size` bytes of v */
+    uint64_t u = (uint64_t)v;
+    for (size_t k = 0; k < size; k++) b[i * size + k] = (uint8_t)(u >> (8 * k));
+    return true;
 }
 
 /* Moves data tensor *t into *out for input `in`, converting its type when
@@ -259,9 +278,10 @@ static bool put_i(void *p, int dtype, size_t i, int64_t v)
 static oc_status fit(oc_ctx *ctx, const char *file, const in_spec *in, oc_ten *t, oc_ten *out)
 {
     oc_status st = check_fit(ctx, file, in, t->dtype, t->ndim, t->dims);
-    if (st != OC_OK || !in->dtype || in->dtype == t->dtype) {
+    if (st != OC_OK || !in->dtype || in->dtype == t->dtype || same_bits(t->dtype, in->dtype)) {
         if (st == OC_OK) {
             *out = *t;
+            if (in->dtype) out->dtype = in->dtype;
             memset(t, 0, sizeof(*t));
         }
         oc_ten_release(t);
@@ -969,8 +989,8 @@ static oc_status check_opts(oc_ctx *ctx, const char *src, const oc_data_opts *o)
     for (int c = 0; c < 3; c++)
         RETURN_ERROR_IF(!isfinite(o->mean[c]) || !isfinite(o->std[c]) || o->std[c] == 0, ctx, OC_ERR_USAGE,
                         "%s: mean %g / std %g for channel %d", src, (double)o->mean[c], (double)o->std[c], c);
-    RETURN_ERROR_IF(o->split < 0 || o->split > 2, ctx, OC_ERR_USAGE, "%s: split %d (0 all, 1 calibration, 2 evaluation)",
-                    src, o->split);
+    RETURN_ERROR_IF(o->split < 0 || o->split > 2, ctx, OC_ERR_USAGE,
+                    "%s: split %d (0 all, 1 calibration, 2 evaluation)", src, o->split);
     RETURN_ERROR_IF(!(o->split_frac >= 0 && o->split_frac <= 1), ctx, OC_ERR_USAGE,
                     "%s: split fraction %g is not in 0..1", src, o->split_frac);
     return OC_OK;

@@ -137,7 +137,9 @@ oc_status oc_idx_load(oc_ctx *ctx, const char *path, oc_idx *out)
         goto cleanup;
     }
 cleanup:
-    gzclose(g);
+    /* a gzip stream cut inside its trailer still gave every byte: refuse it too */
+    if (gzclose(g) == Z_BUF_ERROR && st == OC_OK)
+        st = oc_fail(ctx, OC_ERR_INVALID, "%s: truncated gzip stream", path);
     if (st != OC_OK) oc_idx_free(out);
     return st;
 }

@@ -104,9 +104,16 @@ static int descr_dtype(const char *d, const char **why)
     return 0;
 }
 
+/* The descr a tensor is written with. numpy has no bfloat16, float8 or 4-bit
+ * types: those are written as their bits, the way ONNX's test data does
+ * (bf16 as <u2, float8 as |u1), and 4-bit elements one per byte. */
 static const char *dtype_descr(int dtype)
 {
     switch (dtype) {
+    case OC_DTYPE_BFLOAT16: return "<u2";
+    case OC_DTYPE_FLOAT8E4M3FN: case OC_DTYPE_FLOAT8E4M3FNUZ: case OC_DTYPE_FLOAT8E5M2:
+    case OC_DTYPE_FLOAT8E5M2FNUZ: case OC_DTYPE_UINT4: case OC_DTYPE_FLOAT4E2M1: return "|u1";
+    case OC_DTYPE_INT4: return "|i1";
     case OC_DTYPE_FLOAT16: return "<f2";
     case OC_DTYPE_FLOAT: return "<f4";
     case OC_DTYPE_DOUBLE: return "<f8";
@@ -392,9 +399,25 @@ oc_status oc_npy_write(oc_ctx *ctx, const char *path, const oc_ten *t)
         RETURN_ERROR_IF(t->dims[i] < 0 || oc_mul_overflow_i64(numel, t->dims[i], &numel), ctx, OC_ERR_USAGE,
                         "%s: bad tensor dims", path);
     }
-    RETURN_ERROR_IF(oc_mul_overflow_i64(numel, (int64_t)oc_data_elem_size(t->dtype), &nbytes) ||
-                        (uint64_t)nbytes > t->nbytes || (nbytes && !t->data),
+    const bool nibbles = oc_dtype_bits(t->dtype) == 4;
+    int64_t have = (numel + 1) / 2;
+    RETURN_ERROR_IF((!nibbles && oc_mul_overflow_i64(numel, oc_dtype_bits(t->dtype) / 8, &have)) ||
+                        (uint64_t)have > t->nbytes || (have && !t->data),
                     ctx, OC_ERR_USAGE, "%s: tensor data is smaller than its dims say", path);
+    nbytes = nibbles ? numel : have;
+    /* 4-bit elements: one per byte, sign-extended for INT4 */
+    uint8_t *unpacked = NULL;
+    const void *payload = t->data;
+    if (nibbles && numel) {
+        unpacked = oc_malloc((size_t)numel);
+        RETURN_ERROR_IF(!unpacked, ctx, OC_ERR_NOMEM, "%s: out of memory", path);
+        const uint8_t *src = t->data;
+        for (int64_t i = 0; i < numel; i++) {
+            uint8_t v = (uint8_t)((src[i / 2] >> ((i & 1) * 4)) & 0xf);
+            unpacked[i] = t->dtype == OC_DTYPE_INT4 && v >= 8 ? (uint8_t)(v | 0xf0) : v;
+        }
+        payload = unpacked;
+    }
 
     /* header: the dict, padded with spaces so the data starts 64-byte aligned */
     char hdr[512];
@@ -413,13 +436,17 @@ oc_status oc_npy_write(oc_ctx *ctx, const char *path, const oc_ten *t)
     /* a temporary file beside the destination, renamed over it when complete */
     size_t plen = strlen(path);
     char *tmp = oc_malloc(plen + 16);
-    RETURN_ERROR_IF(!tmp, ctx, OC_ERR_NOMEM, "%s: out of memory", path);
+    if (!tmp) {
+        oc_free(unpacked);
+        return oc_fail(ctx, OC_ERR_NOMEM, "%s: out of memory", path);
+    }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmpXXXXXX", 11);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         oc_free(tmp);
+        oc_free(unpacked);
         return oc_fail(ctx, OC_ERR_WRITE, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
     }
     mode_t um = umask(0);
@@ -429,8 +456,9 @@ oc_status oc_npy_write(oc_ctx *ctx, const char *path, const oc_ten *t)
     bool ok = f != NULL;
     if (!f) close(fd);
     ok = ok && fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, hlen, f) == hlen;
-    ok = ok && (nbytes == 0 || fwrite(t->data, 1, (size_t)nbytes, f) == (size_t)nbytes);
+    ok = ok && (nbytes == 0 || fwrite(payload, 1, (size_t)nbytes, f) == (size_t)nbytes);
     int e = errno;
+    oc_free(unpacked);
     if (f && fclose(f) != 0 && ok) {
         ok = false;
         e = errno;

@@ -97,7 +97,10 @@ const char *oc_dataset_kind_name(const oc_dataset *d);
  * new tensor the caller releases. */
 oc_status oc_npy_read(oc_ctx *ctx, const char *path, oc_ten *out);
 /* Writes t as a version 1.0 .npy file through a temporary file in the same
- * folder, renamed into place when complete (an existing file is replaced). */
+ * folder, renamed into place when complete (an existing file is replaced).
+ * Types numpy lacks are written as their bits, as ONNX's test data does:
+ * bfloat16 as <u2, float8 as |u1; INT4/UINT4/FLOAT4E2M1 one element per
+ * byte (|i1 sign-extended, |u1, |u1 codes). Strings are refused. */
 oc_status oc_npy_write(oc_ctx *ctx, const char *path, const oc_ten *t);
 
 #ifdef __cplusplus

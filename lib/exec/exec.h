@@ -90,6 +90,11 @@ bool oc_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int 
  * 0 along broadcast axes. */
 void oc_broadcast_strides(const oc_ten *t, int nout, const int64_t *out, int64_t *strides);
 
+/* ---- buffer reuse ---- */
+/* A buffer of at least cap bytes (64-byte aligned) that a released tensor
+ * gave back to the running session, or NULL. */
+void *oc_exec_buf_get(struct oc_exec *ex, size_t cap);
+
 /* ---- subgraphs (If / Loop / Scan) ---- */
 /* Runs g with the given inputs (bound to g's inputs in order); outer-scope
  * names resolve through the running executor. outs[] receive g's outputs

@@ -1,7 +1,8 @@
 /* ops_conv.c: the sliding-window kernels of the nn family: Conv,
  * ConvTranspose, MaxPool, AveragePool, LpPool and the global pools, on
- * float32 (MaxPool also on int8/uint8) in NCHW layout with any number of
- * spatial axes, and MaxUnpool, which scatters pooled values back.
+ * float32 (MaxPool also on int8/uint8) in NCHW layout, the convolutions
+ * over any number of spatial axes and the pools over 1 to 3; and
+ * MaxUnpool, which scatters pooled values back.
  *
  * Conv lowers each group to one matrix product: the input patches are laid
  * out as columns (im2col), in chunks of bounded size, and multiplied by the
@@ -216,11 +217,10 @@ static void im2col_row(const float *xc, const win_geom *g, const int64_t *kidx, 
             int64_t lo, hi;
             valid_range(o[last] * sw + off, sw, IW, n, &lo, &hi);
             for (int64_t t = 0; t < lo; t++) dst[t] = 0;
-            const float *xs = xr + o[last] * sw + off;
-            if (sw == 1) {
-                if (hi > lo) memcpy(dst + lo, xs + lo, (size_t)(hi - lo) * sizeof(float));
-            } else {
-                for (int64_t t = lo; t < hi; t++) dst[t] = xs[t * sw];
+            if (hi > lo) {
+                const float *xs = xr + (o[last] + lo) * sw + off; /* under output lo */
+                if (sw == 1) memcpy(dst + lo, xs, (size_t)(hi - lo) * sizeof(float));
+                else for (int64_t t = lo; t < hi; t++) dst[t] = xs[(t - lo) * sw];
             }
             for (int64_t t = hi; t < n; t++) dst[t] = 0;
         }
@@ -349,7 +349,8 @@ static oc_status check_kernel_shape(oc_kctx *k, const oc_ten *w)
     const int64_t *ks = NULL;
     int64_t nk = oc_attr_ints(k->node, "kernel_shape", &ks);
     if (nk < 0) return OC_OK;
-    if (nk != w->ndim - 2) return oc_kfail(k, OC_ERR_INVALID, "kernel_shape has %lld values for a rank-%d weight", (long long)nk, w->ndim);
+    if (nk != w->ndim - 2)
+        return oc_kfail(k, OC_ERR_INVALID, "kernel_shape has %lld values for a rank-%d weight", (long long)nk, w->ndim);
     for (int64_t i = 0; i < nk; i++)
         if (ks[i] != w->dims[2 + i])
             return oc_kfail(k, OC_ERR_INVALID, "kernel_shape[%lld] = %lld but the weight has %lld", (long long)i,
@@ -408,7 +409,8 @@ oc_status oc_nn_convtranspose_prepare(oc_kctx *k)
     const int64_t *op = NULL;
     int64_t nop = oc_attr_ints(k->node, "output_padding", &op);
     for (int64_t i = 0; i < nop; i++)
-        if (op[i] < 0) return oc_kfail(k, OC_ERR_INVALID, "output_padding[%lld] = %lld", (long long)i, (long long)op[i]);
+        if (op[i] < 0)
+            return oc_kfail(k, OC_ERR_INVALID, "output_padding[%lld] = %lld", (long long)i, (long long)op[i]);
     return OC_OK;
 }
 
@@ -465,7 +467,7 @@ static oc_status transpose_geom(oc_kctx *k, win_geom *g, int nd, const int64_t *
 static void col2im(const float *col, const win_geom *g, int64_t Mg, int64_t j0, int64_t j1, float *y)
 {
     const int last = g->nd - 1;
-    const int64_t len = j1 - j0, IW = g->in[last], OW = g->out[last], sw = g->s[last];
+    const int64_t IW = g->in[last], OW = g->out[last], sw = g->s[last];
     int64_t kidx[OC_MAX_DIMS];
     const float *src = col;
     for (int64_t m = 0; m < Mg; m++) {
@@ -492,10 +494,12 @@ static void col2im(const float *col, const win_geom *g, int64_t Mg, int64_t j0, 
                     base = base * g->out[i] + p;
                 }
                 if (inside) {
-                    float *yr = ym + base * OW + ii[last] * sw + off;
                     int64_t lo, hi;
                     valid_range(ii[last] * sw + off, sw, OW, n, &lo, &hi);
-                    for (int64_t t = lo; t < hi; t++) yr[t * sw] += src[t];
+                    if (hi > lo) {
+                        float *yr = ym + base * OW + (ii[last] + lo) * sw + off; /* under input lo */
+                        for (int64_t t = lo; t < hi; t++) yr[(t - lo) * sw] += src[t];
+                    }
                 }
                 src += n;
                 j += n;
@@ -508,7 +512,6 @@ static void col2im(const float *col, const win_geom *g, int64_t Mg, int64_t j0, 
             advance(kidx, g->k, g->nd);
         }
     }
-    (void)len;
 }
 
 oc_status oc_nn_convtranspose_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
@@ -548,7 +551,7 @@ oc_status oc_nn_convtranspose_run(oc_kctx *k, const oc_ten *const *in, size_t n_
         if (!col) return oc_kfail(k, OC_ERR_NOMEM, "out of memory for %lld columns", (long long)(rows * chunk));
         for (int64_t n = 0; n < N; n++) {
             for (int64_t gr = 0; gr < group; gr++) {
-                const float *xg = x->data ? xf + (n * C + gr * Cg) * IN : NULL;
+                const float *xg = xf + (n * C + gr * Cg) * IN;
                 const float *wg = wf + gr * Cg * rows;
                 float *yg = y + (n * M + gr * Mg) * OUT;
                 for (int64_t j0 = 0; j0 < IN; j0 += chunk) {
@@ -636,40 +639,50 @@ static void pool_plane(const pool_job *j, const float *x, float *y, int64_t *idx
                 const int64_t wlo = j->lo[2][ow], whi = j->hi[2][ow], dw = j->d[2];
                 if (j->kind == POOL_MAX) {
                     float m = -INFINITY;
-                    int64_t arg = -1;
+                    int64_t best = -1; /* row-major position in the plane */
                     for (int64_t td = j->lo[0][od]; td < j->hi[0][od]; td++) {
                         const int64_t id = d0 + td * j->d[0];
                         for (int64_t th = j->lo[1][oh]; th < j->hi[1][oh]; th++) {
-                            const int64_t ih = h0 + th * j->d[1];
-                            const float *row = x + (id * IH + ih) * IW;
-                            for (int64_t tw = wlo; tw < whi; tw++) {
-                                const int64_t iw = w0 + tw * dw;
-                                if (row[iw] > m || arg < 0) {
-                                    m = row[iw];
-                                    arg = col_major ? id + ih * ID + iw * ID * IH : (id * IH + ih) * IW + iw;
+                            const int64_t rowpos = (id * IH + h0 + th * j->d[1]) * IW + w0;
+                            if (!idx) {
+                                for (int64_t tw = wlo; tw < whi; tw++) {
+                                    const float v = x[rowpos + tw * dw];
+                                    m = v > m ? v : m;
                                 }
+                                continue;
                             }
+                            for (int64_t tw = wlo; tw < whi; tw++)
+                                if (x[rowpos + tw * dw] > m || best < 0) {
+                                    m = x[rowpos + tw * dw];
+                                    best = rowpos + tw * dw;
+                                }
                         }
                     }
                     *yp = m;
-                    if (idx) idx[yp - y] = arg < 0 ? -1 : base + arg;
+                    if (idx) {
+                        int64_t pos = best;
+                        if (col_major && best >= 0) {
+                            const int64_t iw = best % IW, ih = best / IW % IH, id = best / (IW * IH);
+                            pos = id + ih * ID + iw * ID * IH;
+                        }
+                        idx[yp - y] = best < 0 ? -1 : base + pos;
+                    }
                     continue;
                 }
                 double acc = 0;
                 for (int64_t td = j->lo[0][od]; td < j->hi[0][od]; td++) {
                     const int64_t id = d0 + td * j->d[0];
                     for (int64_t th = j->lo[1][oh]; th < j->hi[1][oh]; th++) {
-                        const float *row = x + (id * IH + h0 + th * j->d[1]) * IW + w0;
+                        const int64_t rowpos = (id * IH + h0 + th * j->d[1]) * IW + w0;
                         if (j->kind == POOL_AVG) {
                             float s = 0;
-                            for (int64_t tw = wlo; tw < whi; tw++) s += row[tw * dw];
+                            for (int64_t tw = wlo; tw < whi; tw++) s += x[rowpos + tw * dw];
                             acc += s;
-                        } else if (j->p == 2) {
-                            for (int64_t tw = wlo; tw < whi; tw++) acc += (double)row[tw * dw] * row[tw * dw];
-                        } else if (j->p == 1) {
-                            for (int64_t tw = wlo; tw < whi; tw++) acc += fabs(row[tw * dw]);
                         } else {
-                            for (int64_t tw = wlo; tw < whi; tw++) acc += pow(fabs(row[tw * dw]), j->p);
+                            for (int64_t tw = wlo; tw < whi; tw++) {
+                                const double v = fabs(x[rowpos + tw * dw]);
+                                acc += j->p == 2 ? v * v : j->p == 1 ? v : pow(v, j->p);
+                            }
                         }
                     }
                 }
@@ -716,8 +729,8 @@ static oc_status pool_run(oc_kctx *k, const oc_ten *x, oc_ten *out, size_t n_out
 {
     const oc_node *node = k->node;
     if (!x) return oc_kfail(k, OC_ERR_INVALID, "needs X");
-    const bool int8 = kind == POOL_MAX && (x->dtype == OC_DTYPE_UINT8 || x->dtype == OC_DTYPE_INT8);
-    if (!int8) FORWARD_IF_ERROR(need_float(k, x, "X"));
+    const bool small_int = kind == POOL_MAX && (x->dtype == OC_DTYPE_UINT8 || x->dtype == OC_DTYPE_INT8);
+    if (!small_int) FORWARD_IF_ERROR(need_float(k, x, "X"));
     if (x->ndim < 3) return oc_kfail(k, OC_ERR_INVALID, "X of rank %d", x->ndim);
     const int nd = x->ndim - 2;
     if (nd > 3) return oc_kfail(k, OC_ERR_UNSUPPORTED, "pooling over %d spatial axes (at most 3)", nd);
@@ -743,7 +756,7 @@ static oc_status pool_run(oc_kctx *k, const oc_ten *x, oc_ten *out, size_t n_out
     int64_t *buf = NULL;
     FORWARD_IF_ERROR(pool_job_init(k, &j, &g, &buf));
     float *xf = x->data, *yf = out[0].data, *tmp = NULL;
-    if (int8) {
+    if (small_int) {
         /* 8-bit values are exact in float: pool there and convert back */
         tmp = oc_malloc((size_t)(x->numel + out[0].numel) * sizeof(float));
         if (!tmp) {
@@ -761,7 +774,7 @@ static oc_status pool_run(oc_kctx *k, const oc_ten *x, oc_ten *out, size_t n_out
     for (int64_t p = 0; p < planes; p++)
         pool_plane(&j, xf + p * g.in_size, yf + p * g.out_size, idx ? idx + p * g.out_size : NULL, p * g.in_size,
                    col_major);
-    if (int8) {
+    if (small_int) {
         unsigned char *dst = out[0].data;
         const float lo = x->dtype == OC_DTYPE_UINT8 ? 0.0f : -128.0f;
         for (int64_t i = 0; i < out[0].numel; i++) {
@@ -861,7 +874,8 @@ oc_status oc_nn_maxunpool_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, 
     (void)n_out;
     const oc_ten *x = in[0], *ind = n_in > 1 ? in[1] : NULL, *shape = n_in > 2 ? in[2] : NULL;
     if (!x || !ind) return oc_kfail(k, OC_ERR_INVALID, "needs X and I");
-    if (oc_ten_elem_size(x->dtype) == 0) return oc_kfail(k, OC_ERR_UNSUPPORTED, "X of type %s", oc_dtype_name(x->dtype));
+    if (oc_ten_elem_size(x->dtype) == 0)
+        return oc_kfail(k, OC_ERR_UNSUPPORTED, "X of type %s", oc_dtype_name(x->dtype));
     if (ind->dtype != OC_DTYPE_INT64) return oc_kfail(k, OC_ERR_INVALID, "I of type %s", oc_dtype_name(ind->dtype));
     if (x->ndim < 3 || ind->numel != x->numel)
         return oc_kfail(k, OC_ERR_INVALID, "X of rank %d, I of %lld values", x->ndim, (long long)ind->numel);

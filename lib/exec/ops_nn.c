@@ -1,8 +1,8 @@
 /* ops_nn.c: the nn family: matrix products (Gemm, MatMul), normalizations
  * (BatchNormalization, InstanceNormalization, LayerNormalization,
- * LpNormalization, MeanVarianceNormalization, LRN), Softmax / LogSoftmax / Hardmax, Resize and Upsample,
- * and the family's op table, which also lists the sliding-window kernels of
- * ops_conv.c.
+ * LpNormalization, MeanVarianceNormalization, LRN), Softmax and LogSoftmax,
+ * Resize and Upsample, and the family's op table, which also lists the
+ * sliding-window kernels of ops_conv.c.
  *
  * Kernels compute in float32 (Gemm and MatMul also in double, MatMul also on
  * int32/int64; Resize's nearest mode moves elements of any fixed-width type).
@@ -171,7 +171,8 @@ static oc_status gemm_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_t
             double *y = out[0].data;
             for (int64_t i = 0; i < M; i++)
                 for (int64_t j = 0; j < N; j++)
-                    y[i * N + j] = beta * oc_ten_get(c, c->numel == M * N ? i * N + j : i * strides[0] + j * strides[1]);
+                    y[i * N + j] =
+                        beta * oc_ten_get(c, c->numel == M * N ? i * N + j : i * strides[0] + j * strides[1]);
         }
         acc = true;
     }
@@ -291,8 +292,7 @@ static oc_status bn_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten
                 const float *a = ab + c * S, *b = ab + P + c * S;
                 for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * a[i] + b[i];
             } else {
-                const float a = ab[c], b = ab[P + c];
-                for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * a + b;
+                oc_nn_scale_shift(yp, xp, ab[c], ab[P + c], S);
             }
         }
     }
@@ -335,10 +335,19 @@ static oc_status instnorm_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, 
             float *yp = y + (n * C + c) * S;
             double m, inv;
             moments(xp, S, eps, &m, &inv);
-            const float a = (float)(s[c] * inv), bb = (float)(b[c] - m * s[c] * inv);
-            for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * a + bb;
+            oc_nn_scale_shift(yp, xp, (float)(s[c] * inv), (float)(b[c] - m * s[c] * inv), S);
         }
     return OC_OK;
+}
+
+/* y = (x - m) * inv * s + b elementwise (blocks of 8: see oc_nn_axpy) */
+static void norm_affine(float *restrict y, const float *restrict x, float m, float inv, const float *restrict s,
+                        const float *restrict b, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) y[i + j] = (x[i + j] - m) * inv * s[i + j] + b[i + j];
+    for (; i < n; i++) y[i] = (x[i] - m) * inv * s[i] + b[i];
 }
 
 static oc_status layernorm_prepare(oc_kctx *k)
@@ -390,7 +399,7 @@ static oc_status layernorm_run(oc_kctx *k, const oc_ten *const *in, size_t n_in,
         double m, inv;
         moments(xp, inner, eps, &m, &inv);
         const float mf = (float)m, invf = (float)inv;
-        for (int64_t i = 0; i < inner; i++) yp[i] = (xp[i] - mf) * invf * s[i] + b[i];
+        norm_affine(yp, xp, mf, invf, s, b, inner);
         if (mean_out) mean_out[o] = mf;
         if (inv_out) inv_out[o] = invf;
     }
@@ -533,9 +542,9 @@ static oc_status mvn_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_te
     return OC_OK;
 }
 
-/* ---- Softmax, LogSoftmax, Hardmax ---- */
+/* ---- Softmax, LogSoftmax ---- */
 
-enum { SM_SOFT, SM_LOG, SM_HARD };
+enum { SM_SOFT, SM_LOG };
 
 /* Before opset 13 the input is coerced to 2-D at axis (default 1) and the
  * op runs over each row; from 13 it runs along axis (default -1). */
@@ -548,10 +557,8 @@ static oc_status softmax_any(oc_kctx *k, const oc_ten *const *in, size_t n_in, o
     const bool v13 = k->opset >= 13;
     const int64_t a = oc_attr_int(k->node, "axis", v13 ? -1 : 1);
     int axis = norm_axis(a, r);
-    if (!v13 && a == r && r >= 0) axis = r; /* coerce to [N, 1]: every "row" is one element */
-    if (axis < 0 && !(r == 0 && (a == 0 || a == -1)))
-        return oc_kfail(k, OC_ERR_INVALID, "axis %lld out of range for rank %d", (long long)a, r);
-    if (axis < 0) axis = 0;
+    if (r == 0) axis = 0; /* a scalar is a row of one */
+    else if (axis < 0) return oc_kfail(k, OC_ERR_INVALID, "axis %lld out of range for rank %d", (long long)a, r);
     const int64_t outer = prod(x->dims, 0, axis);
     const int64_t n = v13 ? (r ? x->dims[axis] : 1) : prod(x->dims, axis, r);
     const int64_t inner = v13 ? prod(x->dims, axis + 1, r) : 1;
@@ -569,16 +576,7 @@ static oc_status softmax_any(oc_kctx *k, const oc_ten *const *in, size_t n_in, o
         float *yp = y + o * n * inner;
         if (inner == 1) {
             float m = xp[0];
-            int64_t arg = 0;
-            for (int64_t j = 1; j < n; j++)
-                if (xp[j] > m) {
-                    m = xp[j];
-                    arg = j;
-                }
-            if (kind == SM_HARD) {
-                yp[arg] = 1.0f;
-                continue;
-            }
+            for (int64_t j = 1; j < n; j++) m = xp[j] > m ? xp[j] : m;
             float s = 0;
             for (int64_t j = 0; j < n; j++) {
                 yp[j] = expf(xp[j] - m);
@@ -598,17 +596,6 @@ static oc_status softmax_any(oc_kctx *k, const oc_ten *const *in, size_t n_in, o
         memcpy(m, xp, (size_t)inner * sizeof(float));
         for (int64_t j = 1; j < n; j++)
             for (int64_t i = 0; i < inner; i++) m[i] = xp[j * inner + i] > m[i] ? xp[j * inner + i] : m[i];
-        if (kind == SM_HARD) {
-            /* first index holding the maximum */
-            for (int64_t i = 0; i < inner; i++) s[i] = 0;
-            for (int64_t j = 0; j < n; j++)
-                for (int64_t i = 0; i < inner; i++)
-                    if (s[i] == 0 && xp[j * inner + i] == m[i]) {
-                        yp[j * inner + i] = 1.0f;
-                        s[i] = 1;
-                    }
-            continue;
-        }
         memset(s, 0, (size_t)inner * sizeof(float));
         for (int64_t j = 0; j < n; j++)
             for (int64_t i = 0; i < inner; i++) {
@@ -640,12 +627,6 @@ static oc_status logsoftmax_run(oc_kctx *k, const oc_ten *const *in, size_t n_in
 {
     (void)n_out;
     return softmax_any(k, in, n_in, out, SM_LOG);
-}
-
-static oc_status hardmax_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
-{
-    (void)n_out;
-    return softmax_any(k, in, n_in, out, SM_HARD);
 }
 
 /* ---- Resize / Upsample ---- */
@@ -736,18 +717,20 @@ static oc_status resize_prepare(oc_kctx *k)
 }
 
 /* Source coordinate of output index o along an axis of `in` elements
- * resized by `scale`; out is the resized length in * scale before rounding
- * to whole elements (as the reference implementation uses it). */
-static double rs_coord(const rs_cfg *c, int64_t o, int64_t in, double out, double scale, double r0, double r1)
+ * resized by `scale` to out_n elements; out is the resized length in *
+ * scale before rounding to whole elements (as the reference
+ * implementation uses it). */
+static double rs_coord(const rs_cfg *c, int64_t o, int64_t in, int64_t out_n, double out, double scale, double r0,
+                       double r1)
 {
     switch (c->ctm) {
     case CT_HALF_PIXEL: return ((double)o + 0.5) / scale - 0.5;
     case CT_HALF_PIXEL_SYMMETRIC: {
-        const double adj = floor(out) / out;
+        const double adj = (double)out_n / out;
         const double offset = (double)in / 2.0 * (1.0 - adj);
         return offset + ((double)o + 0.5) / scale - 0.5;
     }
-    case CT_PYTORCH_HALF_PIXEL: return out > 1 ? ((double)o + 0.5) / scale - 0.5 : 0.0;
+    case CT_PYTORCH_HALF_PIXEL: return out_n > 1 ? ((double)o + 0.5) / scale - 0.5 : 0.0;
     case CT_ALIGN_CORNERS: return out > 1 ? (double)o * (double)(in - 1) / (out - 1) : 0.0;
     case CT_TF_HALF_PIXEL_FOR_NN: return ((double)o + 0.5) / scale;
     case CT_TF_CROP_AND_RESIZE:
@@ -783,7 +766,7 @@ typedef struct rs_axis {
     int64_t *idx;
     float *w;
     unsigned char *ext;
-    bool identity;
+    bool any_ext, identity;
 } rs_axis;
 
 static void rs_axis_taps(const rs_cfg *c, rs_axis *ax, int64_t in, int64_t out, double out_f, double scale,
@@ -792,11 +775,13 @@ static void rs_axis_taps(const rs_cfg *c, rs_axis *ax, int64_t in, int64_t out, 
     const int nt = c->mode == RS_NEAREST ? 1 : c->mode == RS_LINEAR ? 2 : 4;
     ax->ntap = nt;
     ax->identity = in == out;
+    ax->any_ext = false;
     for (int64_t o = 0; o < out; o++) {
-        const double x = rs_coord(c, o, in, out_f, scale, r0, r1);
+        const double x = rs_coord(c, o, in, out, out_f, scale, r0, r1);
         int64_t *ii = ax->idx + o * nt;
         float *ww = ax->w + o * nt;
         ax->ext[o] = c->ctm == CT_TF_CROP_AND_RESIZE && (x < 0 || x > (double)(in - 1));
+        ax->any_ext = ax->any_ext || ax->ext[o];
         if (ax->ext[o] || x != (double)o) ax->identity = false;
         if (c->mode == RS_NEAREST) {
             int64_t i = rs_round(c, x, scale);
@@ -833,30 +818,38 @@ static void rs_interp_axis(const float *src, float *dst, int64_t outer, int64_t 
                            const rs_axis *ax, float ev)
 {
     const int nt = ax->ntap;
+    const int64_t *idx = ax->idx;
+    const float *w = ax->w;
+    const unsigned char *ext = ax->ext;
     for (int64_t p = 0; p < outer; p++) {
         const float *s = src + p * in * inner;
         float *d = dst + p * out * inner;
+        if (inner == 1) {
+            /* the last axis: one value per output */
+            if (nt == 2)
+                for (int64_t o = 0; o < out; o++) d[o] = w[2 * o] * s[idx[2 * o]] + w[2 * o + 1] * s[idx[2 * o + 1]];
+            else
+                for (int64_t o = 0; o < out; o++) {
+                    const int64_t *ii = idx + 4 * o;
+                    const float *ww = w + 4 * o;
+                    d[o] = ww[0] * s[ii[0]] + ww[1] * s[ii[1]] + ww[2] * s[ii[2]] + ww[3] * s[ii[3]];
+                }
+            if (ax->any_ext)
+                for (int64_t o = 0; o < out; o++)
+                    if (ext[o]) d[o] = ev;
+            continue;
+        }
         for (int64_t o = 0; o < out; o++) {
             float *dr = d + o * inner;
-            const int64_t *ii = ax->idx + o * nt;
-            const float *ww = ax->w + o * nt;
-            if (ax->ext[o]) {
+            const int64_t *ii = idx + o * nt;
+            const float *ww = w + o * nt;
+            if (ext[o]) {
                 for (int64_t i = 0; i < inner; i++) dr[i] = ev;
                 continue;
             }
-            if (inner == 1) {
-                float acc = 0;
-                for (int t = 0; t < nt; t++) acc += ww[t] * s[ii[t]];
-                dr[0] = acc;
-                continue;
-            }
-            const float *s0 = s + ii[0] * inner;
-            for (int64_t i = 0; i < inner; i++) dr[i] = ww[0] * s0[i];
-            for (int t = 1; t < nt; t++) {
-                if (ww[t] == 0) continue;
-                const float *st = s + ii[t] * inner, wt = ww[t];
-                for (int64_t i = 0; i < inner; i++) dr[i] += wt * st[i];
-            }
+            oc_nn_scale_shift(dr, s + ii[0] * inner, ww[0], 0.0f, inner);
+            for (int t = 1; t < nt; t++)
+                if (ww[t] != 0) oc_nn_axpy(dr, s + ii[t] * inner, ww[t], inner);
         }
     }
 }
@@ -890,7 +883,8 @@ static void rs_gather(const oc_ten *x, oc_ten *y, rs_axis *ax, const rs_cfg *c)
             uint32_t *d4 = (uint32_t *)(void *)dst + first;
             for (int64_t t = 0; t < OW; t++) d4[t] = s4[li[t]];
         } else {
-            for (int64_t t = 0; t < OW; t++) memcpy(dst + (size_t)(first + t) * es, src + (size_t)(base + li[t]) * es, es);
+            for (int64_t t = 0; t < OW; t++)
+                memcpy(dst + (size_t)(first + t) * es, src + (size_t)(base + li[t]) * es, es);
         }
         if (ext || c->ctm == CT_TF_CROP_AND_RESIZE)
             for (int64_t t = 0; t < OW; t++)
@@ -907,6 +901,7 @@ static oc_status rs_apply(oc_kctx *k, const rs_cfg *c, const oc_ten *x, const in
                           const double *scale, const double *r0, const double *r1, oc_ten *y)
 {
     const int r = x->ndim;
+    if (r < 0 || r > OC_MAX_DIMS) return oc_kfail(k, OC_ERR_INVALID, "X of rank %d", r);
     if (c->mode != RS_NEAREST) FORWARD_IF_ERROR(need_float(k, x, "X"));
     if (oc_ten_elem_size(x->dtype) == 0)
         return oc_kfail(k, OC_ERR_UNSUPPORTED, "X of type %s", oc_dtype_name(x->dtype));
@@ -944,20 +939,26 @@ static oc_status rs_apply(oc_kctx *k, const rs_cfg *c, const oc_ten *x, const in
         /* one separable pass per changed axis, through two scratch buffers */
         int64_t cur[OC_MAX_DIMS];
         memcpy(cur, x->dims, (size_t)r * sizeof(int64_t));
-        int passes = 0, last = -1;
-        for (int a = 0; a < r; a++)
-            if (!ax[a].identity) {
-                passes++;
-                last = a;
+        /* the changed axes, shrinking ones first (less data for the rest),
+         * then by ratio, later axes first on ties */
+        int order[OC_MAX_DIMS], passes = 0;
+        for (int a = r - 1; a >= 0; a--) {
+            if (ax[a].identity) continue;
+            int j = passes++;
+            const double ra = (double)odims[a] / (double)x->dims[a];
+            while (j > 0 && (double)odims[order[j - 1]] / (double)x->dims[order[j - 1]] > ra) {
+                order[j] = order[j - 1];
+                j--;
             }
+            order[j] = a;
+        }
         if (passes == 0) {
             memcpy(y->data, x->data, x->nbytes);
             goto cleanup;
         }
         int64_t biggest = 0;
-        for (int a = 0; a < r; a++) {
-            if (ax[a].identity) continue;
-            cur[a] = odims[a];
+        for (int j = 0; j < passes; j++) {
+            cur[order[j]] = odims[order[j]];
             const int64_t n = prod(cur, 0, r);
             if (n > biggest) biggest = n;
         }
@@ -975,9 +976,9 @@ static oc_status rs_apply(oc_kctx *k, const rs_cfg *c, const oc_ten *x, const in
         memcpy(cur, x->dims, (size_t)r * sizeof(int64_t));
         const float *src = x->data;
         int which = 0;
-        for (int a = 0; a < r; a++) {
-            if (ax[a].identity) continue;
-            float *dst = a == last ? (float *)y->data : buf[which];
+        for (int j = 0; j < passes; j++) {
+            const int a = order[j];
+            float *dst = j == passes - 1 ? (float *)y->data : buf[which];
             rs_interp_axis(src, dst, prod(cur, 0, a), cur[a], odims[a], prod(cur, a + 1, r), &ax[a], c->extrapolation);
             cur[a] = odims[a];
             src = dst;
@@ -1042,7 +1043,8 @@ static oc_status resize_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
         out_f[a] = (double)x->dims[a];
     }
     if (roi && roi->numel > 0 && c.ctm == CT_TF_CROP_AND_RESIZE) {
-        if (roi->numel != 2 * na) return oc_kfail(k, OC_ERR_INVALID, "roi has %lld values for %d axes", (long long)roi->numel, na);
+        if (roi->numel != 2 * na)
+            return oc_kfail(k, OC_ERR_INVALID, "roi has %lld values for %d axes", (long long)roi->numel, na);
         read_doubles(roi, v, 2 * na);
         for (int j = 0; j < na; j++) {
             r0[axes[j]] = v[j];
@@ -1058,14 +1060,16 @@ static oc_status resize_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
             const int a = axes[j];
             if (!(v[j] > 0) || isinf(v[j])) return oc_kfail(k, OC_ERR_INVALID, "scale %g", v[j]);
             scale[a] = v[j];
-            const double len = c.ctm == CT_TF_CROP_AND_RESIZE ? (double)x->dims[a] * (r1[a] - r0[a]) : (double)x->dims[a];
+            double len = (double)x->dims[a];
+            if (c.ctm == CT_TF_CROP_AND_RESIZE) len *= r1[a] - r0[a];
             out_f[a] = len * v[j];
             const double o = floor(out_f[a]);
             if (!(o >= 0) || o > 9.0e15) return oc_kfail(k, OC_ERR_INVALID, "output size %g", o);
             odims[a] = (int64_t)o;
         }
     } else if (sizes) {
-        if (sizes->numel != na) return oc_kfail(k, OC_ERR_INVALID, "%lld sizes for %d axes", (long long)sizes->numel, na);
+        if (sizes->numel != na)
+            return oc_kfail(k, OC_ERR_INVALID, "%lld sizes for %d axes", (long long)sizes->numel, na);
         double common = c.policy == KA_NOT_LARGER ? INFINITY : 0;
         for (int j = 0; j < na; j++) {
             const int a = axes[j];
@@ -1089,7 +1093,8 @@ static oc_status resize_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
         return oc_kfail(k, OC_ERR_INVALID, "needs scales or sizes");
     }
     for (int a = 0; a < r; a++)
-        if (scale[a] <= 0 || odims[a] < 0) return oc_kfail(k, OC_ERR_INVALID, "axis %d: output size %lld", a, (long long)odims[a]);
+        if (scale[a] <= 0 || odims[a] < 0)
+            return oc_kfail(k, OC_ERR_INVALID, "axis %d: output size %lld", a, (long long)odims[a]);
     return rs_apply(k, &c, x, odims, out_f, scale, r0, r1, &out[0]);
 }
 
@@ -1108,8 +1113,6 @@ const oc_op_def oc_ops_nn[] = {
     {"", "GlobalAveragePool", 1, NULL, oc_nn_global_avgpool_run},
     {"", "GlobalLpPool", 1, NULL, oc_nn_global_lppool_run},
     {"", "GlobalMaxPool", 1, NULL, oc_nn_global_maxpool_run},
-    {"", "Hardmax", 1, NULL, hardmax_run},
-    {"", "Hardmax", 13, NULL, hardmax_run}, /* along one axis */
     {"", "InstanceNormalization", 1, NULL, instnorm_run},
     {"", "LRN", 1, lrn_prepare, lrn_run},
     {"", "LayerNormalization", 17, layernorm_prepare, layernorm_run},

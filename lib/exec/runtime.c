@@ -19,7 +19,7 @@ size_t oc_ten_elem_size(int dtype)
     return bits >= 8 ? (size_t)bits / 8 : 0;
 }
 
-static oc_status ten_alloc(oc_ctx *ctx, const char *who, oc_ten *t, int dtype, int ndim,
+static oc_status ten_alloc(oc_ctx *ctx, struct oc_exec *ex, const char *who, oc_ten *t, int dtype, int ndim,
                            const int64_t *dims)
 {
     memset(t, 0, sizeof(*t));
@@ -42,9 +42,12 @@ static oc_status ten_alloc(oc_ctx *ctx, const char *who, oc_ten *t, int dtype, i
     if ((uint64_t)bytes > ((uint64_t)1 << 40))
         return oc_fail(ctx, OC_ERR_NOMEM, "%s: tensor of %lld bytes", who, (long long)bytes);
     size_t cap = ((size_t)bytes + 63) & ~(size_t)63;
-    void *p = oc_aligned_alloc(64, cap ? cap : 64);
+    if (!cap) cap = 64;
+    /* a buffer a finished tensor gave back: no page faults for a fresh mapping */
+    void *p = ex ? oc_exec_buf_get(ex, cap) : NULL;
+    if (!p) p = oc_aligned_alloc(64, cap);
     if (!p) return oc_fail(ctx, OC_ERR_NOMEM, "%s: out of memory for %lld bytes", who, (long long)bytes);
-    memset(p, 0, cap ? cap : 64);
+    memset(p, 0, cap);
     t->data = p;
     t->nbytes = (size_t)bytes;
     return OC_OK;
@@ -52,7 +55,7 @@ static oc_status ten_alloc(oc_ctx *ctx, const char *who, oc_ten *t, int dtype, i
 
 oc_status oc_ten_new(oc_ctx *ctx, oc_ten *t, int dtype, int ndim, const int64_t *dims)
 {
-    return ten_alloc(ctx, "tensor", t, dtype, ndim, dims);
+    return ten_alloc(ctx, NULL, "tensor", t, dtype, ndim, dims);
 }
 
 oc_status oc_ten_alloc(oc_kctx *k, oc_ten *t, int dtype, int ndim, const int64_t *dims)
@@ -60,7 +63,7 @@ oc_status oc_ten_alloc(oc_kctx *k, oc_ten *t, int dtype, int ndim, const int64_t
     char who[300];
     snprintf(who, sizeof(who), "node '%s' (%s)", k->node->name ? k->node->name : "", k->node->op_type);
     oc_ten_release(t);
-    return ten_alloc(k->ctx, who, t, dtype, ndim, dims);
+    return ten_alloc(k->ctx, k->ex, who, t, dtype, ndim, dims);
 }
 
 oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndim, const int64_t *dims)

@@ -54,8 +54,17 @@ typedef struct plan {
     struct plan *parent;
 } plan;
 
+#define POOL_SLOTS 32
+
+typedef struct pool_buf {
+    void *p;
+    size_t cap;
+} pool_buf;
+
 struct oc_session {
     oc_model *m;
+    pool_buf pool[POOL_SLOTS]; /* buffers of freed tensors, for reuse */
+    size_t n_pool;
     oc_arena *a;
     plan *main;
     plan **plans;      /* every plan, for subgraph lookup and freeing */
@@ -383,6 +392,7 @@ oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_s
 void oc_session_free(oc_session *s)
 {
     if (!s) return;
+    for (size_t i = 0; i < s->n_pool; i++) oc_aligned_free(s->pool[i].p);
     free_plans(s);
     oc_arena_free(s->a);
     oc_free(s);
@@ -397,6 +407,52 @@ void oc_session_set_observer(oc_session *s, oc_observe_fn fn, void *ud)
 {
     s->observe = fn;
     s->observe_ud = ud;
+}
+
+/* ---- buffer pool ----
+ * Tensors freed after their last reader give their buffer back here; the
+ * next allocation of a similar size takes it. glibc would otherwise map and
+ * unmap large buffers for every node, page-faulting each time. */
+
+void *oc_exec_buf_get(struct oc_exec *ex, size_t cap)
+{
+    oc_session *s = ex->s;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < s->n_pool; i++) {
+        size_t c = s->pool[i].cap;
+        if (c >= cap && c / 2 <= cap && (best == SIZE_MAX || c < s->pool[best].cap)) best = i;
+    }
+    if (best == SIZE_MAX) return NULL;
+    void *p = s->pool[best].p;
+    s->pool[best] = s->pool[--s->n_pool];
+    return p;
+}
+
+/* Releases t, keeping its buffer for reuse when it owns one. */
+static void pool_release(oc_session *s, oc_ten *t)
+{
+    if (t->borrowed || !t->data || t->dtype == OC_DTYPE_STRING) {
+        oc_ten_release(t);
+        return;
+    }
+    size_t cap = (t->nbytes + 63) & ~(size_t)63;
+    if (!cap) cap = 64;
+    if (s->n_pool == POOL_SLOTS) {
+        /* full: drop the smallest, which saves the least */
+        size_t small = 0;
+        for (size_t i = 1; i < s->n_pool; i++)
+            if (s->pool[i].cap < s->pool[small].cap) small = i;
+        if (s->pool[small].cap >= cap) {
+            oc_ten_release(t);
+            return;
+        }
+        oc_aligned_free(s->pool[small].p);
+        s->pool[small] = s->pool[--s->n_pool];
+    }
+    s->pool[s->n_pool].p = t->data;
+    s->pool[s->n_pool].cap = cap;
+    s->n_pool++;
+    memset(t, 0, sizeof(*t));
 }
 
 /* ---- running ---- */
@@ -472,7 +528,7 @@ static oc_status run_plan(oc_ctx *ctx, oc_session *s, frame *f, struct oc_exec *
             for (size_t k = 0; k < pn->n_frees; k++) {
                 int32_t sl = pn->frees[k];
                 if (f->has[sl]) {
-                    oc_ten_release(&f->vals[sl]);
+                    pool_release(s, &f->vals[sl]);
                     f->has[sl] = false;
                 }
             }
