@@ -4,7 +4,6 @@
 #define OC_CLI_H
 
 #include "onnxcomp.h"
-#include "data/oc_data.h"
 
 #include <stdio.h>
 
