@@ -15,14 +15,17 @@ LDFLAGS += $(SAN)
 .DEFAULT_GOAL := all
 include proto/proto.mk
 
-LIB_SRC := $(wildcard lib/common/*.c lib/ir/*.c lib/onnx/*.c lib/exec/*.c lib/data/*.c)
+LIB_SRC := $(wildcard lib/common/*.c lib/ir/*.c lib/onnx/*.c lib/exec/*.c lib/data/*.c lib/quant/*.c lib/passes/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/gen/onnx.pb-c.o
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-all: $(BUILD)/onnxcomp $(BUILD)/libonnxcomp.a $(BUILD)/libonnxcomp.so $(BUILD)/oc-conform
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/oc_%.c,$(BUILD)/oc-%,$(TOOL_SRC))
+
+all: $(BUILD)/onnxcomp $(BUILD)/libonnxcomp.a $(BUILD)/libonnxcomp.so $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c $(GEN_DIR)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
@@ -46,8 +49,8 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libonnxcomp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
 
-# the conformance runner: ONNX test folders through the interpreter
-$(BUILD)/oc-conform: tests/tools/oc_conform.c lib/onnxcomp.h $(BUILD)/libonnxcomp.a
+# test tools (tests/tools/oc_NAME.c -> build/oc-NAME), e.g. the conformance runner
+$(BUILD)/oc-%: tests/tools/oc_%.c lib/onnxcomp.h $(BUILD)/libonnxcomp.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
 
 units: $(UNIT_BIN)

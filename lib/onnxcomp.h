@@ -445,6 +445,9 @@ void oc_model_foreach_weight(oc_model *m, oc_weight_fn fn, void *ud);
 typedef void (*oc_node_fn)(void *ud, oc_graph *g, oc_node *n);
 void oc_model_foreach_node(oc_model *m, oc_node_fn fn, void *ud);
 
+/* Sets (or adds) a metadata_props entry. */
+oc_status oc_model_set_metadata(oc_model *m, const char *key, const char *value);
+
 /* Highest opset the model imports for a domain ("" = default), or 0. */
 int64_t oc_model_opset(const oc_model *m, const char *domain);
 
@@ -596,6 +599,54 @@ oc_status oc_npy_read(oc_ctx *ctx, const char *path, oc_ten *out);
  * bfloat16 as <u2, float8 as |u1; INT4/UINT4/FLOAT4E2M1 one element per
  * byte (|i1 sign-extended, |u1, |u1 codes). Strings are refused. */
 oc_status oc_npy_write(oc_ctx *ctx, const char *path, const oc_ten *t);
+
+/* ---- the compression pipeline ---------------------------------------------------
+ * Passes are named with options, "weight:bits=4,block=32"; prune passes run
+ * before quant passes, each stage in the order given. */
+
+typedef struct oc_pipeline oc_pipeline;
+
+typedef struct oc_pipeline_opts {
+    const char *data_src;            /* samples for passes that need them */
+    oc_data_opts data;
+    int threads;                     /* interpreter threads (0: all cores) */
+    const char *const *exclude_ops;  /* op types left in float */
+    size_t n_exclude_ops;
+    const char *const *exclude_nodes; /* node names left in float */
+    size_t n_exclude_nodes;
+    const char *const *only_nodes;   /* when non-empty: only these nodes */
+    size_t n_only_nodes;
+    bool keep_first_last;            /* first and last weighted layers stay float */
+} oc_pipeline_opts;
+
+oc_pipeline_opts oc_pipeline_opts_default(void);
+
+typedef struct oc_pipeline_report {
+    size_t weights_quantized;        /* weight tensors stored as integers */
+    size_t weights_skipped;
+    size_t activations_quantized;    /* QuantizeLinear/DequantizeLinear pairs */
+    size_t nodes_quantized;          /* ops whose inputs are all quantized */
+    int64_t weight_bytes_before, weight_bytes_after;
+    char notices[4096];              /* one notice per line */
+    size_t notices_len;
+} oc_pipeline_report;
+
+oc_pipeline *oc_pipeline_new(void);
+void oc_pipeline_free(oc_pipeline *p);
+/* Adds a pass of `stage` ("prune" or "quant") from "NAME[:key=value,...]".
+ * A bad name, option or value fails naming the pass, the option and what it
+ * accepts. */
+oc_status oc_pipeline_add(oc_ctx *ctx, oc_pipeline *p, const char *stage, const char *spec);
+size_t oc_pipeline_size(const oc_pipeline *p);
+/* Whether some pass needs samples (--data). */
+bool oc_pipeline_needs_data(const oc_pipeline *p, const char **which);
+/* Runs the passes over m. `o` and `rep` may be NULL. */
+oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pipeline_opts *o,
+                          oc_pipeline_report *rep);
+/* The canonical text of the pipeline, for the model's metadata. */
+void oc_pipeline_text(const oc_pipeline *p, char *buf, size_t cap);
+/* Every pass with its options, defaults and ranges (for --help). */
+void oc_pipeline_describe(char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -141,3 +141,23 @@ int64_t oc_model_opset(const oc_model *m, const char *domain)
     }
     return best;
 }
+
+oc_status oc_model_set_metadata(oc_model *m, const char *key, const char *value)
+{
+    const char *v = oc_arena_strdup(m->arena, value);
+    if (!v) return OC_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_metadata; i++)
+        if (m->metadata[i].key && !strcmp(m->metadata[i].key, key)) {
+            m->metadata[i].value = v;
+            return OC_OK;
+        }
+    oc_kv *kv = oc_arena_array(m->arena, m->n_metadata + 1, sizeof(oc_kv));
+    const char *k = oc_arena_strdup(m->arena, key);
+    if (!kv || !k) return OC_ERR_NOMEM;
+    if (m->n_metadata) memcpy(kv, m->metadata, m->n_metadata * sizeof(oc_kv));
+    kv[m->n_metadata].key = k;
+    kv[m->n_metadata].value = v;
+    m->metadata = kv;
+    m->n_metadata++;
+    return OC_OK;
+}
