@@ -1,23 +1,31 @@
 /* compress.c: `onnxcomp compress IN -o OUT`: load, run the pass pipeline,
  * write. With no passes it round-trips the model. The output is written to a
  * temporary file and renamed into place; SIGINT and SIGTERM remove it. */
-#include "cli.h"
+#include "dataopts.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char compress_help[] =
-    "usage: onnxcomp compress IN.onnx -o OUT.onnx [options]\n"
+    "usage: onnxcomp compress IN.onnx -o OUT.onnx [--prune P] [--quant Q] [options]\n"
     "\n"
-    "Reads IN, runs the compression passes (none yet: the model is written back\n"
-    "as it came) and writes OUT through a temporary file renamed into place.\n"
+    "Reads IN, runs the compression passes (prune passes first, then quant\n"
+    "passes; with none, the model is written back as it came) and writes OUT\n"
+    "through a temporary file renamed into place.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE         where to write (required)\n"
+    "  --quant NAME[:k=v,...]    add a quantization pass (repeatable)\n"
+    "  --prune NAME[:k=v,...]    add a pruning pass (repeatable)\n"
+    "  --list-passes             describe every pass and its options\n"
+    "  --exclude-op OP           leave every OP node in float (repeatable)\n"
+    "  --exclude-node NAME       leave node NAME in float (repeatable)\n"
+    "  --only-node NAME          compress only the named nodes (repeatable)\n"
     "  -f, --force               replace an existing output file\n"
     "  --overwrite-input         allow OUT to be IN itself\n"
     "  --external-data[=BYTES]   write tensors of at least BYTES bytes (default\n"
@@ -25,7 +33,8 @@ static const char compress_help[] =
     "                            are written this way automatically\n"
     "  -q, --quiet               no summary line\n"
     "  -v, --verbose             more detail\n"
-    "  -h, --help                this text\n";
+    "  -h, --help                this text\n"
+    "\n";
 
 static void on_signal(int sig)
 {
@@ -49,15 +58,70 @@ int cmd_compress(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
     oc_save_opts so = oc_save_opts_default();
+    data_args da;
+    data_args_init(&da);
+    oc_ctx ctx;
+    oc_ctx_init(&ctx);
+    oc_pipeline *pl = oc_pipeline_new();
+    const char *excl_ops[64], *excl_nodes[64], *only_nodes[64];
+    size_t n_excl_ops = 0, n_excl_nodes = 0, n_only = 0;
+    int rc = 0;
+    if (!pl) {
+        cli_error("out of memory");
+        return oc_status_exit_code(OC_ERR_NOMEM);
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r = data_args_parse(&da, argc, argv, &i);
+        if (r < 0) {
+            rc = 1;
+            goto done;
+        }
+        if (r > 0) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            char desc[8192];
+            oc_pipeline_describe(desc, sizeof(desc));
             fputs(compress_help, stdout);
-            return 0;
+            fputs("passes:\n", stdout);
+            fputs(desc, stdout);
+            fputs("\n", stdout);
+            fputs(data_args_help, stdout);
+            goto done;
+        } else if (!strcmp(a, "--list-passes")) {
+            char desc[8192];
+            oc_pipeline_describe(desc, sizeof(desc));
+            fputs(desc, stdout);
+            goto done;
+        } else if (!strcmp(a, "--quant") || !strcmp(a, "--prune")) {
+            if (++i >= argc) {
+                cli_error("compress: %s needs a pass, e.g. %s", a, a[2] == 'q' ? "weight:bits=8" : "magnitude:sparsity=0.5");
+                rc = 1;
+                goto done;
+            }
+            if (oc_pipeline_add(&ctx, pl, a + 2, argv[i]) != OC_OK) {
+                cli_error("compress: %s", ctx.msg);
+                rc = oc_status_exit_code(ctx.status);
+                goto done;
+            }
+        } else if (!strcmp(a, "--exclude-op") || !strcmp(a, "--exclude-node") || !strcmp(a, "--only-node")) {
+            if (++i >= argc) {
+                cli_error("compress: %s needs a value", a);
+                rc = 1;
+                goto done;
+            }
+            const char **list = a[2] == 'o' ? only_nodes : a[10] == 'o' ? excl_ops : excl_nodes;
+            size_t *n = a[2] == 'o' ? &n_only : a[10] == 'o' ? &n_excl_ops : &n_excl_nodes;
+            if (*n >= 64) {
+                cli_error("compress: at most 64 %s options", a);
+                rc = 1;
+                goto done;
+            }
+            list[(*n)++] = argv[i];
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (++i >= argc) {
                 cli_error("compress: %s needs a file name", a);
-                return 1;
+                rc = 1;
+                goto done;
             }
             out = argv[i];
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
@@ -70,7 +134,8 @@ int cmd_compress(int argc, char **argv)
         } else if (!strncmp(a, "--external-data=", 16)) {
             if (!parse_size(a + 16, &so.external_min_bytes)) {
                 cli_error("compress: --external-data wants a byte count, got '%s'", a + 16);
-                return 1;
+                rc = 1;
+                goto done;
             }
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             g_verbosity = 0;
@@ -78,37 +143,99 @@ int cmd_compress(int argc, char **argv)
             g_verbosity = 2;
         } else if (a[0] == '-' && a[1]) {
             cli_error("compress: unknown option '%s' (try 'onnxcomp compress --help')", a);
-            return 1;
+            rc = 1;
+            goto done;
         } else if (!in) {
             in = a;
         } else {
             cli_error("compress: more than one input ('%s' and '%s')", in, a);
-            return 1;
+            rc = 1;
+            goto done;
         }
     }
     if (!in || !out) {
         cli_error("compress: %s", !in ? "no input model given" : "no output given (-o OUT.onnx)");
-        return 1;
+        rc = 1;
+        goto done;
+    }
+    const char *which;
+    if (oc_pipeline_needs_data(pl, &which) && !da.src) {
+        cli_error("compress: --quant %s needs calibration samples: give --data SRC (a folder of .npy files, "
+                  "ONNX test_data_set_* folders, an IDX file or an image folder)", which);
+        rc = 1;
+        goto done;
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
 
-    oc_ctx ctx;
-    oc_ctx_init(&ctx);
     oc_model *m = NULL;
     oc_status st = oc_model_load_file(&ctx, in, NULL, &m);
     if (st != OC_OK) {
         cli_error("%s", ctx.msg);
-        return oc_status_exit_code(st);
+        rc = oc_status_exit_code(st);
+        goto done;
+    }
+    if (data_args_pin(&da, m, in)) {
+        rc = 1;
+        goto done_model;
+    }
+    oc_pipeline_opts po = oc_pipeline_opts_default();
+    po.data_src = da.src;
+    po.data = da.o;
+    po.threads = da.threads;
+    po.exclude_ops = excl_ops;
+    po.n_exclude_ops = n_excl_ops;
+    po.exclude_nodes = excl_nodes;
+    po.n_exclude_nodes = n_excl_nodes;
+    po.only_nodes = only_nodes;
+    po.n_only_nodes = n_only;
+    oc_pipeline_report rep;
+    st = oc_pipeline_run(&ctx, pl, m, &po, &rep);
+    if (st != OC_OK) {
+        cli_error("%s: %s", in, ctx.msg);
+        rc = oc_status_exit_code(st);
+        goto done_model;
+    }
+    if (rep.notices_len && g_verbosity >= 1) {
+        /* each notice as its own "onnxcomp: IN: ..." line */
+        char *line = rep.notices;
+        while (*line) {
+            char *nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            fprintf(stderr, "onnxcomp: %s: %s\n", in, line);
+            if (!nl) break;
+            line = nl + 1;
+        }
+    }
+    if (oc_pipeline_size(pl)) {
+        char text[2048];
+        oc_pipeline_text(pl, text, sizeof(text));
+        if (oc_model_set_metadata(m, "onnxcomp.version", OC_VERSION_STRING) != OC_OK ||
+            oc_model_set_metadata(m, "onnxcomp.passes", text) != OC_OK ||
+            (da.src && oc_model_set_metadata(m, "onnxcomp.calibration", da.src) != OC_OK)) {
+            cli_error("%s: out of memory", in);
+            rc = oc_status_exit_code(OC_ERR_NOMEM);
+            goto done_model;
+        }
     }
     st = oc_model_save_file(&ctx, m, out, &so);
-    size_t in_size = m->file_size;
-    oc_model_free(m);
     if (st != OC_OK) {
         cli_error("%s", ctx.msg);
-        return oc_status_exit_code(st);
+        rc = oc_status_exit_code(st);
+        goto done_model;
     }
-    if (g_verbosity >= 2) fprintf(stderr, "%s -> %s (%zu bytes in)\n", in, out, in_size);
-    return 0;
+    if (g_verbosity >= 1 && oc_pipeline_size(pl)) {
+        struct stat sb;
+        long long after = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
+        fprintf(stderr, "%s -> %s: %zu -> %lld bytes (%.2fx), %zu weights quantized\n", in, out, m->file_size, after,
+                after > 0 ? (double)m->file_size / (double)after : 0.0, rep.weights_quantized);
+    } else if (g_verbosity >= 2) {
+        fprintf(stderr, "%s -> %s (%zu bytes in)\n", in, out, m->file_size);
+    }
+done_model:
+    oc_model_free(m);
+done:
+    oc_pipeline_free(pl);
+    return rc;
 }

@@ -19,13 +19,19 @@
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
 
 /* Floats in one im2col / col2im buffer (16 MiB): the columns of an image
  * are produced in chunks of at most this size. */
 #define COL_BUDGET ((int64_t)1 << 22)
+
+/* Threads one convolution may use, and multiply-adds worth a thread. */
+#define CONV_MAX_THREADS 16
+#define CONV_GRAIN ((int64_t)1 << 21)
 
 /* Geometry of a sliding window over nd spatial axes. For ConvTranspose,
  * `in` is still the input and `out` the (larger) output. */
@@ -234,21 +240,6 @@ static void im2col_row(const float *xc, const win_geom *g, const int64_t *kidx, 
     }
 }
 
-/* Columns [Cg * k_size, j1 - j0] of input channels x[Cg][in_size]. */
-static void im2col(const float *x, const win_geom *g, int64_t Cg, int64_t j0, int64_t j1, float *col)
-{
-    const int64_t len = j1 - j0;
-    int64_t kidx[OC_MAX_DIMS];
-    float *dst = col;
-    for (int64_t c = 0; c < Cg; c++) {
-        memset(kidx, 0, sizeof(kidx));
-        for (int64_t kk = 0; kk < g->k_size; kk++, dst += len) {
-            im2col_row(x + c * g->in_size, g, kidx, j0, j1, dst);
-            advance(kidx, g->k, g->nd);
-        }
-    }
-}
-
 /* Chunk of output positions whose columns fit COL_BUDGET. */
 static int64_t col_chunk(int64_t rows, int64_t total)
 {
@@ -257,51 +248,371 @@ static int64_t col_chunk(int64_t rows, int64_t total)
     return c < total ? c : total;
 }
 
-static oc_status conv_gemm(oc_kctx *k, const win_geom *g, const float *x, const float *w, const float *b, int64_t N,
-                           int64_t C, int64_t M, int64_t group, float *y)
+/* ---- Conv as a matrix product ----
+ *
+ * Each group of each image is Y[M][N] = W[M][K] * B[K][N] + bias, with K =
+ * Cg * k_size filter taps and N output positions; B is the im2col matrix,
+ * or the input itself for a 1x1 convolution without stride or pad. B is
+ * never formed whole: blocks of at most KC rows by NC columns are written
+ * straight into the layout the tile kernel reads (panels of NR columns, one
+ * row of NR after the other) and W is read in place, so each operand is
+ * copied at most once (a BLAS call would copy W on every call and B a second
+ * time). The kernel keeps an MR x NR tile of Y in registers; the first K
+ * block starts it from the bias, so no pass over Y adds the bias. */
+
+enum { GEMM_KC = 256, GEMM_NC = 512, GEMM_MR_MAX = 8, GEMM_NR_MAX = 32 };
+
+/* c[r][0..NR) (+)= a[r][0..kc) * panel b[kc][NR] for r < mr (MR rows are
+ * computed, rows from mr on repeat row mr-1 and are not stored); without
+ * `add` the tile starts from bias[r] (0 when bias is NULL). */
+typedef void (*tile_fn)(const float *a, int64_t lda, const float *b, int64_t kc, float *c, int64_t ldc, int mr,
+                        const float *bias, bool add);
+
+typedef struct tile_kernel {
+    tile_fn fn;
+    int mr, nr;
+} tile_kernel;
+
+/* Plain C, for any machine. */
+static void tile_c(const float *a, int64_t lda, const float *b, int64_t kc, float *c, int64_t ldc, int mr,
+                   const float *bias, bool add)
 {
-    const int64_t Cg = C / group, Mg = M / group, Kc = Cg * g->k_size, IN = g->in_size, OUT = g->out_size;
-    if (Kc > INT_MAX || OUT > INT_MAX || IN > INT_MAX || Mg > INT_MAX)
-        return oc_kfail(k, OC_ERR_UNSUPPORTED, "convolution too large for BLAS (%lld x %lld)", (long long)Kc,
-                        (long long)OUT);
-    bool pointwise = g->k_size == 1;
-    for (int i = 0; i < g->nd; i++) pointwise = pointwise && g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
-    const int64_t chunk = pointwise ? OUT : col_chunk(Kc, OUT);
-    float *col = NULL;
-    if (!pointwise && Kc > 0) {
-        col = oc_aligned_alloc(64, (size_t)(Kc * chunk) * sizeof(float));
-        if (!col) return oc_kfail(k, OC_ERR_NOMEM, "out of memory for %lld columns", (long long)(Kc * chunk));
+    enum { MR = 4, NR = 8 };
+    float acc[MR][NR];
+    const float *ar[MR];
+    for (int r = 0; r < MR; r++) {
+        const int rr = r < mr ? r : mr - 1;
+        ar[r] = a + rr * lda;
+        for (int u = 0; u < NR; u++) acc[r][u] = add ? c[rr * ldc + u] : bias ? bias[rr] : 0.0f;
     }
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t gr = 0; gr < group; gr++) {
-            const float *xg = x + (n * C + gr * Cg) * IN;
-            const float *wg = w + gr * Mg * Kc;
-            float *yg = y + (n * M + gr * Mg) * OUT;
-            float beta = 0.0f;
-            if (b) {
-                for (int64_t m = 0; m < Mg; m++) {
-                    const float bv = b[gr * Mg + m];
-                    float *row = yg + m * OUT;
-                    for (int64_t j = 0; j < OUT; j++) row[j] = bv;
+    for (int64_t t = 0; t < kc; t++)
+        for (int r = 0; r < MR; r++)
+            for (int u = 0; u < NR; u++) acc[r][u] += ar[r][t] * b[t * NR + u];
+    for (int r = 0; r < mr; r++)
+        for (int u = 0; u < NR; u++) c[r * ldc + u] = acc[r][u];
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86_TILES 1
+
+__attribute__((target("avx2,fma"))) static void tile_avx2(const float *a, int64_t lda, const float *b, int64_t kc,
+                                                         float *c, int64_t ldc, int mr, const float *bias, bool add)
+{
+    enum { MR = 6 };
+    __m256 c0[MR], c1[MR];
+    const float *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        const int rr = r < mr ? r : mr - 1;
+        ar[r] = a + rr * lda;
+        if (add) {
+            c0[r] = _mm256_loadu_ps(c + rr * ldc);
+            c1[r] = _mm256_loadu_ps(c + rr * ldc + 8);
+        } else {
+            c0[r] = c1[r] = _mm256_set1_ps(bias ? bias[rr] : 0.0f);
+        }
+    }
+    for (int64_t t = 0; t < kc; t++, b += 16) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m256 av = _mm256_broadcast_ss(ar[r] + t);
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm256_storeu_ps(c + r * ldc, c0[r]);
+            _mm256_storeu_ps(c + r * ldc + 8, c1[r]);
+        }
+}
+
+__attribute__((target("avx512f"))) static void tile_avx512(const float *a, int64_t lda, const float *b, int64_t kc,
+                                                          float *c, int64_t ldc, int mr, const float *bias, bool add)
+{
+    enum { MR = 8 };
+    __m512 c0[MR], c1[MR];
+    const float *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        const int rr = r < mr ? r : mr - 1;
+        ar[r] = a + rr * lda;
+        if (add) {
+            c0[r] = _mm512_loadu_ps(c + rr * ldc);
+            c1[r] = _mm512_loadu_ps(c + rr * ldc + 16);
+        } else {
+            c0[r] = c1[r] = _mm512_set1_ps(bias ? bias[rr] : 0.0f);
+        }
+    }
+    for (int64_t t = 0; t < kc; t++, b += 32) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m512 av = _mm512_set1_ps(ar[r][t]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm512_storeu_ps(c + r * ldc, c0[r]);
+            _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+        }
+}
+#endif
+
+/* The widest tile kernel this CPU runs. */
+static tile_kernel pick_tile_kernel(void)
+{
+#ifdef HAVE_X86_TILES
+    if (__builtin_cpu_supports("avx512f")) return (tile_kernel){tile_avx512, 8, 32};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return (tile_kernel){tile_avx2, 6, 16};
+#endif
+    return (tile_kernel){tile_c, 4, 8};
+}
+
+/* One tile of nr <= NR valid columns: a partial one goes through a
+ * scratch tile so the kernel always works on whole panels. */
+static void run_tile(const tile_kernel *tk, const float *a, int64_t lda, const float *b, int64_t kc, float *c,
+                     int64_t ldc, int mr, int nr, const float *bias, bool add)
+{
+    if (nr == tk->nr) {
+        tk->fn(a, lda, b, kc, c, ldc, mr, bias, add);
+        return;
+    }
+    float tile[GEMM_MR_MAX * GEMM_NR_MAX];
+    if (add)
+        for (int r = 0; r < mr; r++)
+            for (int u = 0; u < nr; u++) tile[r * tk->nr + u] = c[r * ldc + u];
+    tk->fn(a, lda, b, kc, tile, tk->nr, mr, bias, add);
+    for (int r = 0; r < mr; r++)
+        for (int u = 0; u < nr; u++) c[r * ldc + u] = tile[r * tk->nr + u];
+}
+
+/* One group of one image and what its B matrix is made of. */
+typedef struct gemm_job {
+    const win_geom *g;
+    const float *x, *w, *b; /* input, filters and bias of the whole convolution */
+    float *y;
+    int64_t C, M, group, Cg, Mg, K, N;
+    bool direct;            /* B is the input itself (1x1, no stride or pad) */
+    tile_kernel tk;
+    int64_t ncb, mcb, mc;   /* column blocks, row blocks (threads) and rows per row block */
+} gemm_job;
+
+/* Copies n <= nr values of src (stride s) into dst and zeroes dst up to nr. */
+static inline void panel_row(float *restrict dst, const float *restrict src, int64_t s, int64_t n, int nr)
+{
+    int64_t u = 0;
+    if (s == 1)
+        for (; u < n; u++) dst[u] = src[u];
+    else
+        for (; u < n; u++) dst[u] = src[u * s];
+    for (; u < nr; u++) dst[u] = 0.0f;
+}
+
+/* The panels of B for a convolution over one or two spatial axes: for each
+ * panel, its nr output positions seen through each filter tap in turn, so
+ * the panels are written in order; a panel crosses at most a few output
+ * rows, and each piece of a row is a copy (or strided gather) of an input
+ * row between zeros. */
+static void pack_b_2d(const gemm_job *jb, const float *xg, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *bp)
+{
+    const win_geom *g = jb->g;
+    const int two = g->nd == 2, nr = jb->tk.nr;
+    const int64_t IH = two ? g->in[0] : 1, IW = g->in[two], OW = g->out[two], KH = two ? g->k[0] : 1,
+                  KW = g->k[two];
+    const int64_t sh = two ? g->s[0] : 1, sw = g->s[two], dh = two ? g->d[0] : 1, dw = g->d[two];
+    const int64_t ph = two ? g->pb[0] : 0, pw = g->pb[two];
+    float *dst = bp;
+    for (int64_t p = 0; p * nr < nc; p++) {
+        const int64_t jp = j0 + p * nr, w = nc - p * nr < nr ? nc - p * nr : nr;
+        const int64_t oh0 = jp / OW, ow0 = jp % OW;
+        int64_t c = k0 / (KH * KW), kh = k0 / KW % KH, kw = k0 % KW;
+        for (int64_t t = 0; t < kc; t++, dst += nr) {
+            const float *xc = xg + c * IH * IW;
+            int64_t u = 0, oh = oh0, ow = ow0;
+            while (u < w) {
+                const int64_t seg = w - u < OW - ow ? w - u : OW - ow;
+                const int64_t ih = oh * sh + kh * dh - ph, iw = ow * sw + kw * dw - pw;
+                int64_t lo = 0, hi = 0; /* positions [lo, hi) of the piece read the input */
+                if (ih >= 0 && ih < IH) {
+                    if (sw == 1) {
+                        lo = iw < 0 ? -iw : 0;
+                        hi = IW - iw < seg ? IW - iw : seg;
+                    } else {
+                        valid_range(iw, sw, IW, seg, &lo, &hi);
+                    }
+                    if (lo > seg) lo = seg;
+                    if (hi < lo) hi = lo;
                 }
-                beta = 1.0f;
+                float *d = dst + u;
+                for (int64_t q = 0; q < lo; q++) d[q] = 0.0f;
+                if (hi > lo) {
+                    const float *src = xc + ih * IW + iw + lo * sw;
+                    if (sw == 1)
+                        for (int64_t q = lo; q < hi; q++) d[q] = src[q - lo];
+                    else
+                        for (int64_t q = lo; q < hi; q++) d[q] = src[(q - lo) * sw];
+                }
+                for (int64_t q = hi; q < seg; q++) d[q] = 0.0f;
+                u += seg;
+                ow = 0;
+                oh++;
             }
-            if (Kc == 0) continue;
-            if (pointwise) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)OUT, (int)Cg, 1.0f, wg, (int)Kc,
-                            xg, (int)IN, beta, yg, (int)OUT);
-                continue;
-            }
-            for (int64_t j0 = 0; j0 < OUT; j0 += chunk) {
-                const int64_t len = OUT - j0 < chunk ? OUT - j0 : chunk;
-                im2col(xg, g, Cg, j0, j0 + len, col);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)len, (int)Kc, 1.0f, wg, (int)Kc,
-                            col, (int)len, beta, yg + j0, (int)OUT);
+            for (; u < nr; u++) dst[u] = 0.0f;
+            if (++kw == KW) {
+                kw = 0;
+                if (++kh == KH) {
+                    kh = 0;
+                    c++;
+                }
             }
         }
     }
-    oc_aligned_free(col);
-    return OC_OK;
+}
+
+/* Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B for the input channels
+ * xg, as panels: element (t, j) at bp[((j / nr) * kc + t) * nr + j % nr],
+ * zero past nc. row holds nc floats of scratch. */
+static void pack_b(const gemm_job *jb, const float *xg, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *row,
+                   float *bp)
+{
+    const win_geom *g = jb->g;
+    const int nr = jb->tk.nr;
+    if (jb->direct) {
+        float *dst = bp;
+        for (int64_t p = 0; p * nr < nc; p++) {
+            const int64_t w = nc - p * nr < nr ? nc - p * nr : nr;
+            for (int64_t t = 0; t < kc; t++, dst += nr) panel_row(dst, xg + (k0 + t) * g->in_size + j0 + p * nr, 1, w, nr);
+        }
+        return;
+    }
+    if (g->nd <= 2) {
+        pack_b_2d(jb, xg, k0, kc, j0, nc, bp);
+        return;
+    }
+    const int64_t np = (nc + nr - 1) / nr;
+    for (int64_t t = 0; t < kc; t++) {
+        int64_t kidx[OC_MAX_DIMS], r = (k0 + t) % g->k_size;
+        for (int i = g->nd - 1; i >= 0; i--) {
+            kidx[i] = r % g->k[i];
+            r /= g->k[i];
+        }
+        im2col_row(xg + (k0 + t) / g->k_size * g->in_size, g, kidx, j0, j0 + nc, row);
+        for (int64_t p = 0; p < np; p++) {
+            const int64_t w = nc - p * nr < nr ? nc - p * nr : nr;
+            panel_row(bp + (p * kc + t) * nr, row + p * nr, 1, w, nr);
+        }
+    }
+}
+
+/* Task `task` of a convolution: (image, group, column block, row block). */
+static void gemm_task(const gemm_job *jb, int64_t task, float *row, float *bp)
+{
+    const int64_t mb = task % jb->mcb, cb = task / jb->mcb % jb->ncb, ng = task / jb->mcb / jb->ncb;
+    const int64_t n = ng / jb->group, gr = ng % jb->group;
+    const float *xg = jb->x + (n * jb->C + gr * jb->Cg) * jb->g->in_size;
+    const float *wg = jb->w + gr * jb->Mg * jb->K;
+    const float *bg = jb->b ? jb->b + gr * jb->Mg : NULL;
+    float *yg = jb->y + (n * jb->M + gr * jb->Mg) * jb->N;
+    const int64_t j0 = cb * GEMM_NC, nc = jb->N - j0 < GEMM_NC ? jb->N - j0 : GEMM_NC;
+    const int64_t i0 = mb * jb->mc, i1 = i0 + jb->mc < jb->Mg ? i0 + jb->mc : jb->Mg;
+    const int nr = jb->tk.nr, mr = jb->tk.mr;
+    if (jb->K == 0) {
+        for (int64_t i = i0; i < i1; i++)
+            for (int64_t j = j0; j < j0 + nc; j++) yg[i * jb->N + j] = bg ? bg[i] : 0.0f;
+        return;
+    }
+    for (int64_t k0 = 0; k0 < jb->K; k0 += GEMM_KC) {
+        const int64_t kc = jb->K - k0 < GEMM_KC ? jb->K - k0 : GEMM_KC;
+        pack_b(jb, xg, k0, kc, j0, nc, row, bp);
+        for (int64_t i = i0; i < i1; i += mr) {
+            const int m = (int)(i1 - i < mr ? i1 - i : mr);
+            for (int64_t p = 0; p * nr < nc; p++) {
+                const int w = (int)(nc - p * nr < nr ? nc - p * nr : nr);
+                run_tile(&jb->tk, wg + i * jb->K + k0, jb->K, bp + p * kc * nr, kc, yg + i * jb->N + j0 + p * nr,
+                         jb->N, m, w, bg ? bg + i : NULL, k0 > 0);
+            }
+        }
+    }
+}
+
+typedef struct gemm_worker {
+    const gemm_job *jb;
+    int64_t t0, t1;  /* tasks [t0, t1) */
+    float *buf;      /* scratch: one B block and one im2col row */
+} gemm_worker;
+
+static void *gemm_worker_main(void *arg)
+{
+    const gemm_worker *wk = arg;
+    float *bp = wk->buf, *row = wk->buf + GEMM_KC * GEMM_NC;
+    for (int64_t t = wk->t0; t < wk->t1; t++) gemm_task(wk->jb, t, row, bp);
+    return NULL;
+}
+
+/* Threads for `work` multiply-adds: all of k->threads (0 = one per core)
+ * when there is enough to share. */
+static int64_t conv_threads(const oc_kctx *k, int64_t work)
+{
+    int64_t nt = k->threads > 0 ? k->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (nt > CONV_MAX_THREADS) nt = CONV_MAX_THREADS;
+    if (nt > work / CONV_GRAIN) nt = work / CONV_GRAIN;
+    return nt < 1 ? 1 : nt;
+}
+
+static oc_status conv_gemm(oc_kctx *k, const win_geom *g, const float *x, const float *w, const float *b, int64_t N,
+                           int64_t C, int64_t M, int64_t group, float *y)
+{
+    gemm_job jb = {.g = g, .x = x, .w = w, .b = b, .y = y, .C = C, .M = M, .group = group};
+    jb.Cg = C / group;
+    jb.Mg = M / group;
+    jb.K = jb.Cg * g->k_size;
+    jb.N = g->out_size;
+    jb.direct = g->k_size == 1;
+    for (int i = 0; i < g->nd; i++) jb.direct = jb.direct && g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
+    jb.tk = pick_tile_kernel();
+    jb.ncb = (jb.N + GEMM_NC - 1) / GEMM_NC;
+    int64_t work = 0;
+    if (oc_mul_overflow_i64(N * M, jb.N, &work) || oc_mul_overflow_i64(work, jb.K > 0 ? jb.K : 1, &work))
+        return oc_kfail(k, OC_ERR_UNSUPPORTED, "convolution too large");
+    const int64_t nt = conv_threads(k, work);
+    /* rows split too when columns alone do not give every thread work */
+    const int64_t col_tasks = N * group * jb.ncb;
+    const int64_t row_blocks = (jb.Mg + jb.tk.mr - 1) / jb.tk.mr;
+    jb.mcb = nt > 1 && col_tasks < 2 * nt ? (2 * nt + col_tasks - 1) / col_tasks : 1;
+    if (jb.mcb > row_blocks) jb.mcb = row_blocks > 0 ? row_blocks : 1;
+    jb.mc = (row_blocks + jb.mcb - 1) / jb.mcb * jb.tk.mr;
+    jb.mcb = jb.Mg > 0 ? (jb.Mg + jb.mc - 1) / jb.mc : 1;
+    const int64_t tasks = col_tasks * jb.mcb;
+    const size_t buf_floats = (size_t)GEMM_KC * GEMM_NC + GEMM_NC;
+    gemm_worker wk[CONV_MAX_THREADS];
+    pthread_t th[CONV_MAX_THREADS];
+    bool started[CONV_MAX_THREADS] = {false};
+    const int64_t nw = nt < tasks ? nt : tasks;
+    oc_status st = OC_OK;
+    for (int64_t i = 0; i < nw; i++) {
+        wk[i] = (gemm_worker){&jb, tasks * i / nw, tasks * (i + 1) / nw, NULL};
+        wk[i].buf = oc_aligned_alloc(64, buf_floats * sizeof(float));
+        if (!wk[i].buf) {
+            st = oc_kfail(k, OC_ERR_NOMEM, "out of memory for convolution scratch");
+            for (int64_t j = 0; j < i; j++) oc_aligned_free(wk[j].buf);
+            return st;
+        }
+    }
+    for (int64_t i = 1; i < nw; i++) started[i] = pthread_create(&th[i], NULL, gemm_worker_main, &wk[i]) == 0;
+    if (nw > 0) gemm_worker_main(&wk[0]);
+    for (int64_t i = 1; i < nw; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else gemm_worker_main(&wk[i]);
+    }
+    for (int64_t i = 0; i < nw; i++) oc_aligned_free(wk[i].buf);
+    return st;
 }
 
 #define DW_MAX_KW 64

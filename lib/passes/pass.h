@@ -1,0 +1,84 @@
+/* pass.h: what a compression pass is: a row of data (name, stage, summary,
+ * options with kinds, defaults and ranges, whether it needs samples, and a
+ * run function). One table (passes.c) drives option parsing and validation,
+ * `--list-passes` and `--help`; the pipeline runs prune passes, then quant
+ * passes, in the order given. */
+#ifndef OC_PASS_H
+#define OC_PASS_H
+
+#include "../common/common.h"
+#include "../ir/ir.h"
+
+#include <stdio.h>
+
+typedef enum oc_opt_kind {
+    OC_OPT_INT = 0,
+    OC_OPT_FLOAT = 1,
+    OC_OPT_BOOL = 2,
+    OC_OPT_ENUM = 3, /* one of `choices`, "a|b|c"; the value is the index */
+} oc_opt_kind;
+
+#define OC_PASS_MAX_OPTS 16
+
+typedef struct oc_pass_opt {
+    const char *key;
+    oc_opt_kind kind;
+    const char *def;     /* default, as text */
+    double min, max;     /* INT and FLOAT ranges */
+    const char *choices; /* ENUM */
+    const char *help;
+} oc_pass_opt;
+
+struct oc_pass;
+
+/* Option values as parsed, in the order of the pass's option table. */
+typedef struct oc_pass_vals {
+    double v[OC_PASS_MAX_OPTS];
+    bool given[OC_PASS_MAX_OPTS];
+} oc_pass_vals;
+
+typedef struct oc_pass_run {
+    oc_ctx *ctx;
+    oc_model *m;
+    const struct oc_pass *pass;
+    const oc_pass_vals *vals;
+    const oc_pipeline_opts *popts; /* samples, exclusions... */
+    oc_pipeline_report *rep;
+} oc_pass_run;
+
+typedef struct oc_pass {
+    const char *stage; /* "prune" or "quant" */
+    const char *name;
+    const char *summary;
+    const oc_pass_opt *opts;
+    size_t n_opts;
+    bool needs_data;
+    oc_status (*run)(oc_pass_run *r);
+} oc_pass;
+
+extern const oc_pass oc_passes[];
+extern const size_t oc_passes_count;
+
+/* Value of option `key` (by table position lookup; key must exist). */
+double oc_pass_val(const oc_pass_run *r, const char *key);
+bool oc_pass_given(const oc_pass_run *r, const char *key);
+/* Appends a notice line to the report (and to stderr-bound notices). */
+void oc_pass_notice(oc_pass_run *r, const char *fmt, ...) OC_PRINTF(2, 3);
+
+/* Is node n chosen by the user's --exclude-op / --exclude-node /
+ * --only-node selections? */
+bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n);
+
+/* Until the opset converter lands: raising a model's opset is refused. */
+static inline bool opset_can_raise(const oc_model *m, int64_t target, char *why, size_t cap)
+{
+    (void)m;
+    snprintf(why, cap, "raising the opset to %lld is not supported yet", (long long)target);
+    return false;
+}
+
+/* The passes themselves. */
+oc_status oc_pass_quant_weight(oc_pass_run *r);
+oc_status oc_pass_quant_static(oc_pass_run *r);
+
+#endif

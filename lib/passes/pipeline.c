@@ -1,0 +1,347 @@
+/* pipeline.c: the pass table, option parsing and validation, and running a
+ * pipeline: prune passes first, then quant passes, each in the order given.
+ * The table is the only place a pass is described: parsing, validation and
+ * `--help` all read it. */
+#include "pass.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the table ---- */
+
+static const oc_pass_opt weight_opts[] = {
+    {"bits", OC_OPT_INT, "8", 4, 8, NULL, "4 or 8: integer width of the stored weights"},
+    {"signed", OC_OPT_BOOL, "1", 0, 1, NULL, "int8/int4 (1) or uint8/uint4 (0)"},
+    {"symmetric", OC_OPT_BOOL, "1", 0, 1, NULL, "zero point 0 (1) or min/max range (0)"},
+    {"per_channel", OC_OPT_BOOL, "1", 0, 1, NULL, "one scale per output channel (needs opset 13)"},
+    {"block", OC_OPT_INT, "0", 0, 4096, NULL, "block size along the reduction axis (32, 64, 128; needs opset 21; 0 = none)"},
+    {"method", OC_OPT_ENUM, "minmax", 0, 0, "minmax|mse", "scale from min/max, or an error-minimising clipping search"},
+    {"gather", OC_OPT_BOOL, "0", 0, 1, NULL, "also quantize Gather embedding tables"},
+    {"min_elems", OC_OPT_INT, "16", 0, 1e12, NULL, "leave weights with fewer elements in float"},
+};
+
+static const oc_pass_opt static_opts[] = {
+    {"activations", OC_OPT_ENUM, "uint8", 0, 0, "uint8|int8", "activation type"},
+    {"symmetric", OC_OPT_BOOL, "0", 0, 1, NULL, "symmetric activation ranges (zero point 0 / 128)"},
+    {"method", OC_OPT_ENUM, "minmax", 0, 0, "minmax|percentile|entropy|mse", "calibration method"},
+    {"percentile", OC_OPT_FLOAT, "99.999", 90, 100, NULL, "for method=percentile"},
+    {"samples", OC_OPT_INT, "100", 1, 1e9, NULL, "calibration samples to use (--limit overrides)"},
+    {"per_channel", OC_OPT_BOOL, "1", 0, 1, NULL, "int8 weights with one scale per output channel"},
+    {"bias", OC_OPT_BOOL, "1", 0, 1, NULL, "Conv/Gemm biases as int32 at input x weight scale"},
+    {"keep_norm", OC_OPT_BOOL, "1", 0, 1, NULL, "keep normalisation statistics (ReduceMean/Pow/Sqrt chains) in float"},
+};
+
+const oc_pass oc_passes[] = {
+    {"quant", "weight", "weight-only: Conv/ConvTranspose/Gemm/MatMul weights stored as int8/int4 feeding DequantizeLinear",
+     weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight},
+    {"quant", "static", "static QDQ: int8 weights and calibrated uint8/int8 activations, placed for ONNX Runtime's QLinear fusions",
+     static_opts, sizeof(static_opts) / sizeof(static_opts[0]), true, oc_pass_quant_static},
+};
+const size_t oc_passes_count = sizeof(oc_passes) / sizeof(oc_passes[0]);
+
+/* ---- pipelines ---- */
+
+typedef struct step {
+    const oc_pass *pass;
+    oc_pass_vals vals;
+} step;
+
+struct oc_pipeline {
+    step *steps;
+    size_t n, cap;
+};
+
+oc_pipeline_opts oc_pipeline_opts_default(void)
+{
+    oc_pipeline_opts o;
+    memset(&o, 0, sizeof(o));
+    o.data = oc_data_opts_default();
+    return o;
+}
+
+oc_pipeline *oc_pipeline_new(void)
+{
+    return oc_calloc(1, sizeof(oc_pipeline));
+}
+
+void oc_pipeline_free(oc_pipeline *p)
+{
+    if (!p) return;
+    oc_free(p->steps);
+    oc_free(p);
+}
+
+size_t oc_pipeline_size(const oc_pipeline *p)
+{
+    return p->n;
+}
+
+static const oc_pass *find_pass(const char *stage, const char *name, size_t len)
+{
+    for (size_t i = 0; i < oc_passes_count; i++)
+        if (!strcmp(oc_passes[i].stage, stage) && strlen(oc_passes[i].name) == len &&
+            !strncmp(oc_passes[i].name, name, len))
+            return &oc_passes[i];
+    return NULL;
+}
+
+static void names_of(const char *stage, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < oc_passes_count; i++) {
+        if (strcmp(oc_passes[i].stage, stage)) continue;
+        int w = snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", oc_passes[i].name);
+        if (w < 0 || (size_t)w >= cap - o) break;
+        o += (size_t)w;
+    }
+}
+
+/* Parses one option value per its table row. */
+static oc_status parse_value(oc_ctx *ctx, const oc_pass *ps, const oc_pass_opt *opt, const char *v, size_t vl,
+                             double *out)
+{
+    char buf[128];
+    if (vl >= sizeof(buf)) vl = sizeof(buf) - 1;
+    memcpy(buf, v, vl);
+    buf[vl] = 0;
+    char *end;
+    switch (opt->kind) {
+    case OC_OPT_BOOL:
+        if (!strcmp(buf, "1") || !strcmp(buf, "true") || !strcmp(buf, "yes")) *out = 1;
+        else if (!strcmp(buf, "0") || !strcmp(buf, "false") || !strcmp(buf, "no")) *out = 0;
+        else return oc_fail(ctx, OC_ERR_USAGE, "%s: option '%s' wants 0 or 1, got '%s'", ps->name, opt->key, buf);
+        return OC_OK;
+    case OC_OPT_INT:
+    case OC_OPT_FLOAT: {
+        errno = 0;
+        double d = strtod(buf, &end);
+        bool bad = errno || end == buf || *end || !isfinite(d);
+        if (!bad && opt->kind == OC_OPT_INT && d != floor(d)) bad = true;
+        if (bad || d < opt->min || d > opt->max)
+            return oc_fail(ctx, OC_ERR_USAGE, "%s: option '%s' wants %s from %g to %g, got '%s'", ps->name, opt->key,
+                           opt->kind == OC_OPT_INT ? "an integer" : "a number", opt->min, opt->max, buf);
+        *out = d;
+        return OC_OK;
+    }
+    case OC_OPT_ENUM: {
+        const char *c = opt->choices;
+        for (int idx = 0; c && *c; idx++) {
+            const char *bar = strchr(c, '|');
+            size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+            if (cl == strlen(buf) && !strncmp(c, buf, cl)) {
+                *out = idx;
+                return OC_OK;
+            }
+            c = bar ? bar + 1 : NULL;
+        }
+        return oc_fail(ctx, OC_ERR_USAGE, "%s: option '%s' wants one of %s, got '%s'", ps->name, opt->key,
+                       opt->choices, buf);
+    }
+    }
+    return OC_ERR_INTERNAL;
+}
+
+oc_status oc_pipeline_add(oc_ctx *ctx, oc_pipeline *p, const char *stage, const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
+    const oc_pass *ps = find_pass(stage, spec, nl);
+    if (!ps) {
+        char names[512];
+        names_of(stage, names, sizeof(names));
+        return oc_fail(ctx, OC_ERR_USAGE, "--%s: no pass '%.*s' (%s passes: %s)", stage, (int)nl, spec, stage,
+                       *names ? names : "none yet");
+    }
+    step st;
+    memset(&st, 0, sizeof(st));
+    st.pass = ps;
+    for (size_t i = 0; i < ps->n_opts; i++)
+        FORWARD_IF_ERROR(parse_value(ctx, ps, &ps->opts[i], ps->opts[i].def, strlen(ps->opts[i].def), &st.vals.v[i]));
+    const char *c = colon ? colon + 1 : NULL;
+    while (c && *c) {
+        const char *comma = strchr(c, ',');
+        size_t len = comma ? (size_t)(comma - c) : strlen(c);
+        const char *eq = memchr(c, '=', len);
+        if (!eq)
+            return oc_fail(ctx, OC_ERR_USAGE, "%s: option '%.*s' needs a value (key=value)", ps->name, (int)len, c);
+        size_t kl = (size_t)(eq - c);
+        size_t oi = ps->n_opts;
+        for (size_t i = 0; i < ps->n_opts; i++)
+            if (strlen(ps->opts[i].key) == kl && !strncmp(ps->opts[i].key, c, kl)) oi = i;
+        if (oi == ps->n_opts) {
+            char keys[512];
+            size_t o = 0;
+            keys[0] = 0;
+            for (size_t i = 0; i < ps->n_opts; i++) {
+                int w = snprintf(keys + o, sizeof(keys) - o, "%s%s", i ? ", " : "", ps->opts[i].key);
+                if (w > 0 && (size_t)w < sizeof(keys) - o) o += (size_t)w;
+            }
+            return oc_fail(ctx, OC_ERR_USAGE, "%s: no option '%.*s' (options: %s)", ps->name, (int)kl, c, keys);
+        }
+        FORWARD_IF_ERROR(parse_value(ctx, ps, &ps->opts[oi], eq + 1, len - kl - 1, &st.vals.v[oi]));
+        st.vals.given[oi] = true;
+        c = comma ? comma + 1 : NULL;
+    }
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 4;
+        step *ns = oc_realloc(p->steps, nc * sizeof(step));
+        if (!ns) return oc_fail(ctx, OC_ERR_NOMEM, "out of memory");
+        p->steps = ns;
+        p->cap = nc;
+    }
+    p->steps[p->n++] = st;
+    return OC_OK;
+}
+
+bool oc_pipeline_needs_data(const oc_pipeline *p, const char **which)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->steps[i].pass->needs_data) {
+            if (which) *which = p->steps[i].pass->name;
+            return true;
+        }
+    return false;
+}
+
+static void value_text(const oc_pass_opt *opt, double v, char *buf, size_t cap)
+{
+    if (opt->kind == OC_OPT_ENUM) {
+        const char *c = opt->choices;
+        for (int idx = 0; c; idx++) {
+            const char *bar = strchr(c, '|');
+            size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+            if (idx == (int)v) {
+                snprintf(buf, cap, "%.*s", (int)cl, c);
+                return;
+            }
+            c = bar ? bar + 1 : NULL;
+        }
+    }
+    snprintf(buf, cap, "%g", v);
+}
+
+void oc_pipeline_text(const oc_pipeline *p, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *stage = pass == 0 ? "prune" : "quant";
+        for (size_t i = 0; i < p->n; i++) {
+            const step *s = &p->steps[i];
+            if (strcmp(s->pass->stage, stage)) continue;
+            int w = snprintf(buf + o, cap - o, "%s--%s %s", o ? " " : "", stage, s->pass->name);
+            if (w < 0 || (size_t)w >= cap - o) return;
+            o += (size_t)w;
+            for (size_t k = 0; k < s->pass->n_opts; k++) {
+                char v[64];
+                value_text(&s->pass->opts[k], s->vals.v[k], v, sizeof(v));
+                w = snprintf(buf + o, cap - o, "%s%s=%s", k ? "," : ":", s->pass->opts[k].key, v);
+                if (w < 0 || (size_t)w >= cap - o) return;
+                o += (size_t)w;
+            }
+        }
+    }
+}
+
+void oc_pipeline_describe(char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < oc_passes_count; i++) {
+        const oc_pass *ps = &oc_passes[i];
+        int w = snprintf(buf + o, cap - o, "  --%s %s%s\n      %s\n", ps->stage, ps->name,
+                         ps->needs_data ? "   (needs --data)" : "", ps->summary);
+        if (w < 0 || (size_t)w >= cap - o) return;
+        o += (size_t)w;
+        for (size_t k = 0; k < ps->n_opts; k++) {
+            const oc_pass_opt *op = &ps->opts[k];
+            char range[96];
+            if (op->kind == OC_OPT_ENUM) snprintf(range, sizeof(range), "%s", op->choices);
+            else if (op->kind == OC_OPT_BOOL) snprintf(range, sizeof(range), "0|1");
+            else snprintf(range, sizeof(range), "%g..%g", op->min, op->max);
+            w = snprintf(buf + o, cap - o, "      %-12s %-18s default %-7s %s\n", op->key, range, op->def, op->help);
+            if (w < 0 || (size_t)w >= cap - o) return;
+            o += (size_t)w;
+        }
+    }
+}
+
+/* ---- helpers for passes ---- */
+
+static size_t opt_index(const oc_pass *ps, const char *key)
+{
+    for (size_t i = 0; i < ps->n_opts; i++)
+        if (!strcmp(ps->opts[i].key, key)) return i;
+    return 0;
+}
+
+double oc_pass_val(const oc_pass_run *r, const char *key)
+{
+    return r->vals->v[opt_index(r->pass, key)];
+}
+
+bool oc_pass_given(const oc_pass_run *r, const char *key)
+{
+    return r->vals->given[opt_index(r->pass, key)];
+}
+
+void oc_pass_notice(oc_pass_run *r, const char *fmt, ...)
+{
+    oc_pipeline_report *rep = r->rep;
+    size_t room = sizeof(rep->notices) - rep->notices_len;
+    if (room < 2) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(rep->notices + rep->notices_len, room - 1, fmt, ap);
+    va_end(ap);
+    if (w < 0) return;
+    size_t n = (size_t)w < room - 1 ? (size_t)w : room - 2;
+    rep->notices_len += n;
+    rep->notices[rep->notices_len++] = '\n';
+    rep->notices[rep->notices_len] = 0;
+}
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (!strcmp(s, list[i])) return true;
+    return false;
+}
+
+bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n)
+{
+    const oc_pipeline_opts *o = r->popts;
+    if (!oc_domain_is_default(n->domain)) return false; /* custom-domain nodes pass through */
+    if (in_list(n->op_type, o->exclude_ops, o->n_exclude_ops)) return false;
+    if (in_list(n->name, o->exclude_nodes, o->n_exclude_nodes)) return false;
+    if (o->n_only_nodes && !in_list(n->name, o->only_nodes, o->n_only_nodes)) return false;
+    return true;
+}
+
+oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pipeline_opts *o,
+                          oc_pipeline_report *rep)
+{
+    oc_pipeline_opts defo = oc_pipeline_opts_default();
+    oc_pipeline_report local;
+    if (!o) o = &defo;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof(*rep));
+    for (int pass = 0; pass < 2; pass++) {
+        const char *stage = pass == 0 ? "prune" : "quant";
+        for (size_t i = 0; i < p->n; i++) {
+            const step *s = &p->steps[i];
+            if (strcmp(s->pass->stage, stage)) continue;
+            if (s->pass->needs_data && !o->data_src)
+                return oc_fail(ctx, OC_ERR_USAGE, "--%s %s needs samples: give --data SRC (a folder of .npy files, "
+                               "ONNX test data, an IDX file or an image folder)", stage, s->pass->name);
+            oc_pass_run r = {.ctx = ctx, .m = m, .pass = s->pass, .vals = &s->vals, .popts = o, .rep = rep};
+            FORWARD_IF_ERROR(s->pass->run(&r));
+        }
+    }
+    return OC_OK;
+}

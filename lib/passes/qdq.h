@@ -1,0 +1,23 @@
+/* qdq.h: graph edits shared by the quantization passes (see qdq.c). */
+#ifndef OC_QDQ_H
+#define OC_QDQ_H
+
+#include "../quant/quant.h"
+#include "pass.h"
+
+/* The graph holding initializer `name`: g or an enclosing graph. */
+oc_graph *oc_qdq_init_home(oc_graph *g, const char *name);
+/* Replaces weight `name` (tensor t: an initializer of `home`, or the value of
+ * Constant node const_node in `home`) by integer initializers and a
+ * DequantizeLinear producing `name`. scales_out (may be NULL) receives a
+ * copy of the scales (free with oc_qweight_free). */
+oc_status oc_qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name, const oc_tensor *t,
+                        const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out);
+/* An int32 bias with scale input_scale * w_scale[c], zero point 0. */
+oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc_tensor *t, float input_scale,
+                      const float *w_scale, int64_t n_wscale);
+/* One QuantizeLinear -> DequantizeLinear pair on activation `tensor` of g,
+ * read by all its consumers. */
+oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_qparams p, int dtype);
+
+#endif

@@ -1,0 +1,183 @@
+/* quant_weight.c: weight-only quantization.
+ *
+ * The weights of Conv, ConvTranspose, Gemm and MatMul (and, optionally,
+ * Gather embedding tables), whether initializers or Constant nodes, in
+ * subgraphs too, are replaced by integer initializers (int8/uint8, or int4/
+ * uint4 packed two per byte) with their scale and zero point, feeding one
+ * DequantizeLinear whose output takes the weight's name: every reader sees
+ * the same float value as before, and no float copy stays in the file.
+ *
+ * Per-channel scales need DequantizeLinear's `axis` (opset 13); 4-bit types
+ * and blocks need opset 21. A model below that is raised to it when every op
+ * it uses means the same at the new opset (or has an adapter), else refused
+ * with the ops that stop it. */
+#include "qdq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct wctx {
+    oc_pass_run *r;
+    oc_qweight_opts qo;
+    int bits;
+    bool per_channel;
+    int64_t block;
+    int64_t min_elems;
+    bool gather;
+    oc_strmap done; /* weight names already quantized */
+    oc_status st;
+} wctx;
+
+/* Which input of n is a weight, and the output-channel axis of that weight
+ * (per channel) and the reduction axis (blocks). -1 when n has none. */
+static int weight_slot(const oc_node *n, int ndim, bool gather, int *ch_axis, int *red_axis)
+{
+    const char *op = n->op_type;
+    if (!strcmp(op, "Conv")) {
+        *ch_axis = 0;
+        *red_axis = 1;
+        return 1;
+    }
+    if (!strcmp(op, "ConvTranspose")) {
+        *ch_axis = 1;
+        *red_axis = 0;
+        return 1;
+    }
+    if (!strcmp(op, "Gemm")) {
+        int64_t tb = 0;
+        for (size_t i = 0; i < n->n_attrs; i++)
+            if (!strcmp(n->attrs[i].name, "transB")) tb = n->attrs[i].i;
+        *ch_axis = tb ? 0 : 1;
+        *red_axis = tb ? 1 : 0;
+        return 1;
+    }
+    if (!strcmp(op, "MatMul")) {
+        if (ndim < 2) return -1;
+        *ch_axis = ndim - 1;
+        *red_axis = ndim - 2;
+        return 1;
+    }
+    if (gather && !strcmp(op, "Gather")) {
+        int64_t axis = 0;
+        for (size_t i = 0; i < n->n_attrs; i++)
+            if (!strcmp(n->attrs[i].name, "axis")) axis = n->attrs[i].i;
+        if (axis != 0 || ndim != 2) return -1;
+        *ch_axis = 0;
+        *red_axis = 1;
+        return 0;
+    }
+    return -1;
+}
+
+static void visit_graph(wctx *w, oc_graph *g);
+
+static void visit_sub(void *ud, oc_graph *sub)
+{
+    visit_graph(ud, sub);
+}
+
+static void visit_graph(wctx *w, oc_graph *g)
+{
+    /* nodes are added at the front while we go: walk a snapshot */
+    size_t n = g->n_nodes;
+    oc_node **snap = oc_malloc((n ? n : 1) * sizeof(oc_node *));
+    if (!snap) {
+        w->st = oc_fail(w->r->ctx, OC_ERR_NOMEM, "out of memory");
+        return;
+    }
+    memcpy(snap, g->nodes, n * sizeof(oc_node *));
+    for (size_t i = 0; i < n && w->st == OC_OK; i++) {
+        oc_node *nd = snap[i];
+        oc_node_foreach_subgraph(nd, visit_sub, w);
+        if (w->st != OC_OK || !oc_pass_node_selected(w->r, nd)) continue;
+        int ch = -1, red = -1;
+        int slot = weight_slot(nd, 0, w->gather, &ch, &red);
+        if (slot < 0 && strcmp(nd->op_type, "MatMul") != 0) continue;
+        if (strcmp(nd->op_type, "MatMul") == 0) slot = 1;
+        if ((size_t)slot >= nd->n_inputs || !*nd->inputs[slot]) continue;
+        const char *name = nd->inputs[slot];
+        if (oc_strmap_get(&w->done, name)) continue;
+        oc_tensor *t = oc_graph_weight(g, name);
+        if (!t || t->dtype != OC_DTYPE_FLOAT || !t->data || t->numel < w->min_elems) {
+            if (t && t->dtype == OC_DTYPE_FLOAT) w->r->rep->weights_skipped++;
+            continue;
+        }
+        if (weight_slot(nd, t->ndim, w->gather, &ch, &red) < 0) continue;
+        oc_graph *home = oc_qdq_init_home(g, name);
+        oc_node *c = NULL;
+        if (!home) { /* a Constant node: find it and its graph */
+            size_t s;
+            c = oc_graph_producer(g, name, &s);
+            for (home = g; home && c; home = home->parent) {
+                bool here = false;
+                for (size_t k = 0; k < home->n_nodes && !here; k++) here = home->nodes[k] == c;
+                if (here) break;
+            }
+            if (!home || !c) continue;
+        } else if (oc_graph_is_input(home, name) && w->r->m->ir_version >= 4) {
+            continue; /* an overridable initializer: the caller may feed it */
+        }
+        int axis = w->block ? red : (w->per_channel ? ch : -1);
+        if (!oc_strmap_put(&w->done, name, NULL)) {
+            w->st = oc_fail(w->r->ctx, OC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        oc_qweight_opts qo = w->qo;
+        qo.axis = axis;
+        w->st = oc_qdq_weight(w->r, home, c, name, t, &qo, w->per_channel || w->block, NULL);
+    }
+    oc_free(snap);
+}
+
+oc_status oc_pass_quant_weight(oc_pass_run *r)
+{
+    wctx w;
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.bits = (int)oc_pass_val(r, "bits");
+    if (w.bits != 4 && w.bits != 8)
+        return oc_fail(r->ctx, OC_ERR_USAGE, "weight: option 'bits' wants 4 or 8, got %d", w.bits);
+    bool sgn = oc_pass_val(r, "signed") != 0;
+    w.qo.dtype = w.bits == 8 ? (sgn ? OC_DTYPE_INT8 : OC_DTYPE_UINT8) : (sgn ? OC_DTYPE_INT4 : OC_DTYPE_UINT4);
+    w.qo.symmetric = oc_pass_val(r, "symmetric") != 0;
+    w.qo.mse = oc_pass_val(r, "method") == 1;
+    w.per_channel = oc_pass_val(r, "per_channel") != 0;
+    w.block = (int64_t)oc_pass_val(r, "block");
+    if (w.bits == 4 && !oc_pass_given(r, "block")) w.block = 32; /* llama-quantize-like default for 4-bit */
+    if (w.block && (w.block < 2 || (w.block & (w.block - 1))))
+        return oc_fail(r->ctx, OC_ERR_USAGE, "weight: option 'block' wants 0 or a power of two >= 16 (32, 64, 128), got %lld",
+                       (long long)w.block);
+    w.qo.block = w.block;
+    w.min_elems = (int64_t)oc_pass_val(r, "min_elems");
+    w.gather = oc_pass_val(r, "gather") != 0;
+
+    /* the opset the DequantizeLinear form needs */
+    int64_t need = 10;
+    if (w.per_channel) need = 13;
+    if (w.bits == 4 || w.block) need = 21;
+    int64_t have = oc_model_opset(r->m, "");
+    if (have < need) {
+        char why[1024];
+        if (!opset_can_raise(r->m, need, why, sizeof(why))) {
+            if (need == 13 && have >= 10 && w.bits == 8 && !w.block) {
+                oc_pass_notice(r, "weight: opset %lld has no per-channel DequantizeLinear and cannot be raised "
+                               "to 13 (%s): using per-tensor scales", (long long)have, why);
+                w.per_channel = false;
+                need = 10;
+            } else {
+                return oc_fail(r->ctx, OC_ERR_UNSUPPORTED, "weight: %s needs opset %lld, the model has %lld: %s",
+                               w.bits == 4 ? "4-bit" : w.block ? "block quantization" : "per-channel quantization",
+                               (long long)need, (long long)have, why);
+            }
+        }
+        if (have < need) {
+            return oc_fail(r->ctx, OC_ERR_INTERNAL, "opset upgrade unavailable");
+            oc_pass_notice(r, "weight: raised the model's opset from %lld to %lld", (long long)have, (long long)need);
+        }
+    }
+    oc_strmap_init(&w.done);
+    visit_graph(&w, r->m->graph);
+    oc_strmap_free(&w.done);
+    return w.st;
+}

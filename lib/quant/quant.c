@@ -1,0 +1,441 @@
+/* quant.c: the arithmetic of linear quantization: a float range becomes a
+ * scale and zero point, floats become integers (round half to even, then
+ * saturate), and whole weights are quantized per tensor, per channel or in
+ * blocks, optionally searching the clipping range that minimises the squared
+ * error. Bias is quantized to int32 against the product of the input and
+ * weight scales.
+ *
+ * What it promises: 0 is always exactly representable (the range is widened
+ * to hold it and the zero point is an integer inside [qmin, qmax]), so exact
+ * zeros in a weight, pruned ones included, dequantize to exactly 0.0f; no
+ * scale is ever 0, subnormal, infinite or NaN. The calibration observers live
+ * in observer.c. */
+#include "quant.h"
+
+#include <assert.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- rounding ---- */
+
+/* Round half to even of a value already clamped to |v| <= 2^22. Adding and
+ * removing 1.5 * 2^23 leaves no fraction bits, so the FPU's default rounding
+ * (to nearest, ties to even) does the work; unlike a call to nearbyintf this
+ * vectorizes, which matters in the clipping search's inner loop. Needs floats
+ * evaluated in float precision (not x87's extended registers). */
+static inline float round_small(float v)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    return (v + 12582912.0f) - 12582912.0f;
+#else
+    return nearbyintf(v);
+#endif
+}
+
+/* The same for doubles clamped to |v| <= 2^51 (1.5 * 2^52), used where the
+ * library call to nearbyint would cost more than the rest of the work. */
+static inline double round_small_d(double v)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    return (v + 6755399441055744.0) - 6755399441055744.0;
+#else
+    return nearbyint(v);
+#endif
+}
+
+/* Round half to even of any double (nearbyint follows the default rounding
+ * mode, which lib never changes). */
+static inline double round_even(double v)
+{
+    return nearbyint(v);
+}
+
+/* ---- ranges and parameters ---- */
+
+bool oc_q_range(int dtype, bool symmetric, int32_t *qmin, int32_t *qmax)
+{
+    int32_t lo, hi;
+    switch (dtype) {
+    case OC_DTYPE_INT8: lo = symmetric ? -127 : -128, hi = 127; break;
+    case OC_DTYPE_UINT8: lo = 0, hi = 255; break;
+    case OC_DTYPE_INT4: lo = symmetric ? -7 : -8, hi = 7; break;
+    case OC_DTYPE_UINT4: lo = 0, hi = 15; break;
+    case OC_DTYPE_INT16: lo = symmetric ? -32767 : -32768, hi = 32767; break;
+    case OC_DTYPE_UINT16: lo = 0, hi = 65535; break;
+    default: return false;
+    }
+    if (qmin) *qmin = lo;
+    if (qmax) *qmax = hi;
+    return true;
+}
+
+/* The zero point of symmetric unsigned types: the middle of the range, with
+ * as many steps below as above (the top code is unused below). */
+static int32_t unsigned_mid(int dtype)
+{
+    switch (dtype) {
+    case OC_DTYPE_UINT8: return 128;
+    case OC_DTYPE_UINT4: return 8;
+    case OC_DTYPE_UINT16: return 32768;
+    default: return 0;
+    }
+}
+
+static double finite_or_zero(float v)
+{
+    return isfinite(v) ? (double)v : (isnan(v) ? 0.0 : (v > 0 ? (double)FLT_MAX : -(double)FLT_MAX));
+}
+
+oc_qparams oc_q_params(float rmin_in, float rmax_in, int dtype, bool symmetric)
+{
+    oc_qparams p = {1.0f, 0};
+    int32_t qmin, qmax;
+    if (!oc_q_range(dtype, symmetric, &qmin, &qmax)) return p;
+    double rmin = finite_or_zero(rmin_in), rmax = finite_or_zero(rmax_in);
+    rmin = rmin < 0 ? rmin : 0;
+    rmax = rmax > 0 ? rmax : 0;
+
+    if (symmetric) {
+        const int32_t mid = unsigned_mid(dtype);
+        /* signed: [-qmax, qmax] (narrow); unsigned: mid +- (qmax - mid) */
+        const int32_t half = qmax - mid;
+        const double absmax = -rmin > rmax ? -rmin : rmax;
+        const float s = (float)(absmax / half);
+        p.zero_point = mid;
+        p.scale = s >= FLT_MIN ? s : 1.0f; /* a degenerate range: scale 1 */
+        return p;
+    }
+
+    /* finite: |rmax - rmin| <= 2 FLT_MAX and qmax - qmin >= 15 */
+    const float s = (float)((rmax - rmin) / ((double)qmax - qmin));
+    if (!(s >= FLT_MIN)) {
+        /* degenerate range: scale 1 and the zero point of [0, 0] */
+        p.scale = 1.0f;
+        p.zero_point = qmin;
+        return p;
+    }
+    /* clamping first changes nothing (the bounds are integers) and keeps
+     * the value small enough for round_small_d */
+    double zp = (double)qmin - rmin / (double)s;
+    zp = zp < qmin ? qmin : (zp > qmax ? qmax : zp);
+    p.scale = s;
+    p.zero_point = (int32_t)round_small_d(zp);
+    return p;
+}
+
+int32_t oc_q_quantize1(float x, oc_qparams p, int32_t qmin, int32_t qmax)
+{
+    /* x / scale in float, as QuantizeLinear computes it */
+    const float v = x / p.scale;
+    if (isnan(v)) return p.zero_point < qmin ? qmin : (p.zero_point > qmax ? qmax : p.zero_point);
+    double q = round_even((double)v) + (double)p.zero_point;
+    if (q < qmin) return qmin;
+    if (q > qmax) return qmax;
+    return (int32_t)q;
+}
+
+/* ---- weights ---- */
+
+/* w viewed as [outer, D, inner] around the axis; a group is the set of
+ * elements sharing one scale: all of w (per tensor), one index along the axis
+ * (per channel), or one run of `block` along the axis at fixed outer and inner
+ * indices (blocked). */
+typedef enum { PER_TENSOR, PER_CHANNEL, BLOCKED } granularity;
+
+typedef struct layout {
+    granularity kind;
+    int64_t numel, outer, D, inner;
+    int64_t block, nb; /* BLOCKED: block length, blocks along the axis */
+    int64_t ngroups;
+} layout;
+
+typedef struct qspec {
+    int dtype;
+    bool symmetric;
+    int32_t qmin, qmax;
+} qspec;
+
+/* Squared dequantization error of one element: the same float operations
+ * as the final pass, so the search scores what gets written. */
+static inline float elem_sq_error(float x, float s, float lo, float hi)
+{
+    float v = x / s;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    const float d = round_small(v) * s - x;
+    return d * d;
+}
+
+/* Sum of squared dequantization errors of x[0..n) under p. Partial sums run
+ * in LANES float accumulators over short chunks: a single running sum is an
+ * ordered reduction the compiler may not vectorize, and this loop is the
+ * clipping search's whole cost. */
+enum { LANES = 8, CHUNK = 64 * LANES };
+
+static double group_sq_error(const float *x, int64_t n, oc_qparams p, const qspec *qs)
+{
+    const float s = p.scale;
+    const float lo = (float)(qs->qmin - p.zero_point), hi = (float)(qs->qmax - p.zero_point);
+    double e = 0;
+    int64_t i = 0;
+    while (n - i >= LANES) {
+        float acc[LANES] = {0};
+        const int64_t run = (n - i < CHUNK ? n - i : CHUNK) / LANES * LANES;
+        for (const float *c = x + i, *end = x + i + run; c < end; c += LANES)
+            for (int l = 0; l < LANES; l++) acc[l] += elem_sq_error(c[l], s, lo, hi);
+        for (int l = 0; l < LANES; l++) e += acc[l];
+        i += run;
+    }
+    for (; i < n; i++) e += elem_sq_error(x[i], s, lo, hi);
+    return e;
+}
+
+/* Candidates of the clipping search: the range shrunk by factors from 1.0
+ * down to 0.5, both ends kept. */
+enum { MSE_STEPS = 100 };
+
+static oc_qparams fit_group(const float *x, int64_t n, const qspec *qs, bool mse)
+{
+    float mn = 0, mx = 0;
+    for (int64_t i = 0; i < n; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    oc_qparams best = oc_q_params(mn, mx, qs->dtype, qs->symmetric);
+    if (!mse || n == 0 || (mn == 0 && mx == 0)) return best;
+
+    double best_err = group_sq_error(x, n, best, qs);
+    oc_qparams prev = best;
+    for (int k = 1; k < MSE_STEPS && best_err > 0; k++) {
+        const float a = (float)(1.0 - 0.5 * k / (MSE_STEPS - 1));
+        const oc_qparams p = oc_q_params(a * mn, a * mx, qs->dtype, qs->symmetric);
+        if (p.scale == prev.scale && p.zero_point == prev.zero_point) continue;
+        prev = p;
+        const double e = group_sq_error(x, n, p, qs);
+        if (e < best_err) best_err = e, best = p; /* ties keep the wider range */
+    }
+    return best;
+}
+
+/* Elements of group g, in row-major order: a pointer into w when they are
+ * contiguous, else gathered into scratch. */
+static const float *group_elems(const layout *L, const float *w, int64_t g, float *scratch, int64_t *n)
+{
+    switch (L->kind) {
+    case PER_TENSOR:
+        *n = L->numel;
+        return w;
+    case PER_CHANNEL:
+        *n = L->outer * L->inner;
+        if (L->outer == 1) return w + g * L->inner;
+        for (int64_t o = 0, k = 0; o < L->outer; o++) {
+            memcpy(scratch + k, w + (o * L->D + g) * L->inner, (size_t)L->inner * sizeof(float));
+            k += L->inner;
+        }
+        return scratch;
+    case BLOCKED: {
+        const int64_t i = g % L->inner, b = (g / L->inner) % L->nb, o = g / (L->inner * L->nb);
+        const int64_t d0 = b * L->block, d1 = d0 + L->block < L->D ? d0 + L->block : L->D;
+        *n = d1 - d0;
+        const float *base = w + (o * L->D + d0) * L->inner + i;
+        if (L->inner == 1) return base;
+        for (int64_t d = 0; d < *n; d++) scratch[d] = base[d * L->inner];
+        return scratch;
+    }
+    }
+    assert(0 && "unknown granularity");
+    return NULL;
+}
+
+static int dtype_bits(int dtype)
+{
+    switch (dtype) {
+    case OC_DTYPE_INT4:
+    case OC_DTYPE_UINT4: return 4;
+    case OC_DTYPE_INT16:
+    case OC_DTYPE_UINT16: return 16;
+    default: return 8;
+    }
+}
+
+static size_t packed_nbytes(int bits, int64_t n)
+{
+    return bits == 4 ? (size_t)((n + 1) / 2) : (size_t)n * (size_t)(bits / 8);
+}
+
+/* Stores q as element k of a buffer in ONNX raw layout (zeroed beforehand for
+ * 4-bit: two per byte, element 2j in the low nibble of byte j). */
+static inline void put_q(uint8_t *buf, int bits, int64_t k, int32_t q)
+{
+    switch (bits) {
+    case 4: buf[k >> 1] |= (uint8_t)(((uint32_t)q & 0xFu) << ((k & 1) * 4)); break;
+    case 8: buf[k] = (uint8_t)(uint32_t)q; break;
+    default: /* 16, little-endian */
+        buf[2 * k] = (uint8_t)((uint32_t)q & 0xFFu);
+        buf[2 * k + 1] = (uint8_t)(((uint32_t)q >> 8) & 0xFFu);
+        break;
+    }
+}
+
+static oc_status check_weight(oc_ctx *ctx, const float *w, int ndim, const int64_t *dims,
+                              const oc_qweight_opts *o, layout *L)
+{
+    int32_t qmin, qmax;
+    RETURN_ERROR_IF(!o, ctx, OC_ERR_USAGE, "quantize weight: no options");
+    RETURN_ERROR_IF(!oc_q_range(o->dtype, o->symmetric, &qmin, &qmax), ctx, OC_ERR_USAGE,
+                    "quantize weight: element type %d is not int8, uint8, int4, uint4, int16 or uint16",
+                    o->dtype);
+    RETURN_ERROR_IF(ndim < 0 || ndim > OC_MAX_DIMS || (ndim > 0 && !dims), ctx, OC_ERR_USAGE,
+                    "quantize weight: rank %d outside [0, %d]", ndim, OC_MAX_DIMS);
+    RETURN_ERROR_IF(o->axis < -1 || o->axis >= (ndim > 0 ? ndim : 0), ctx, OC_ERR_USAGE,
+                    "quantize weight: axis %d outside [-1, %d)", o->axis, ndim);
+    RETURN_ERROR_IF(o->block < 0, ctx, OC_ERR_USAGE, "quantize weight: negative block size %lld",
+                    (long long)o->block);
+    RETURN_ERROR_IF(o->block > 0 && o->axis < 0, ctx, OC_ERR_USAGE,
+                    "quantize weight: block size %lld needs an axis", (long long)o->block);
+
+    int64_t numel = 1;
+    for (int k = 0; k < ndim; k++) {
+        RETURN_ERROR_IF(dims[k] < 0, ctx, OC_ERR_INVALID, "quantize weight: dimension %d is %lld", k,
+                        (long long)dims[k]);
+        RETURN_ERROR_IF(oc_mul_overflow_i64(numel, dims[k], &numel) || numel > (int64_t)(SIZE_MAX / 8), ctx,
+                        OC_ERR_INVALID, "quantize weight: element count overflows");
+    }
+    RETURN_ERROR_IF(numel > 0 && !w, ctx, OC_ERR_USAGE, "quantize weight: no data");
+    for (int64_t i = 0; i < numel; i++)
+        RETURN_ERROR_IF(!isfinite(w[i]), ctx, OC_ERR_UNSUPPORTED,
+                        "quantize weight: element %lld is %s; only finite weights can be quantized",
+                        (long long)i, isnan(w[i]) ? "NaN" : "infinite");
+
+    memset(L, 0, sizeof(*L));
+    L->numel = numel;
+    L->outer = 1, L->D = 1, L->inner = numel;
+    L->ngroups = 1;
+    L->kind = PER_TENSOR;
+    if (o->axis >= 0) {
+        L->inner = 1;
+        for (int k = 0; k < o->axis; k++) L->outer *= dims[k];
+        L->D = dims[o->axis];
+        for (int k = o->axis + 1; k < ndim; k++) L->inner *= dims[k];
+        if (o->block == 0) {
+            L->kind = PER_CHANNEL;
+            L->ngroups = L->D;
+        } else {
+            L->kind = BLOCKED;
+            L->block = o->block;
+            L->nb = L->D / o->block + (L->D % o->block != 0);
+            L->ngroups = L->outer * L->nb * L->inner; /* <= numel: no overflow */
+        }
+    }
+    return OC_OK;
+}
+
+oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_t *dims,
+                             const oc_qweight_opts *o, oc_qweight *out)
+{
+    RETURN_ERROR_IF(!out, ctx, OC_ERR_USAGE, "quantize weight: no output");
+    memset(out, 0, sizeof(*out));
+    layout L = {.kind = PER_TENSOR};
+    FORWARD_IF_ERROR(check_weight(ctx, w, ndim, dims, o, &L));
+
+    qspec qs = {.dtype = o->dtype, .symmetric = o->symmetric};
+    oc_q_range(o->dtype, o->symmetric, &qs.qmin, &qs.qmax);
+    const int bits = dtype_bits(o->dtype);
+
+    oc_status st = OC_OK;
+    int32_t *zp = NULL;
+    float *scratch = NULL;
+    int64_t scratch_n = 0;
+    if (L.kind == PER_CHANNEL && L.outer > 1) scratch_n = L.outer * L.inner;
+    if (L.kind == BLOCKED && L.inner > 1) scratch_n = L.block < L.D ? L.block : L.D;
+
+    out->nbytes = packed_nbytes(bits, L.numel);
+    out->zp_nbytes = packed_nbytes(bits, L.ngroups);
+    out->scale_numel = L.ngroups;
+    out->data = oc_calloc(out->nbytes, 1);
+    out->zero_point = oc_calloc(out->zp_nbytes, 1);
+    out->scale = oc_malloc((size_t)L.ngroups * sizeof(float));
+    zp = oc_malloc((size_t)L.ngroups * sizeof(int32_t));
+    scratch = scratch_n ? oc_malloc((size_t)scratch_n * sizeof(float)) : NULL;
+    if (!out->data || !out->zero_point || !out->scale || !zp || (scratch_n && !scratch)) {
+        st = oc_fail(ctx, OC_ERR_NOMEM, "quantize weight: out of memory for %lld elements", (long long)L.numel);
+        goto cleanup;
+    }
+
+    if (L.kind == PER_TENSOR) {
+        out->scale_ndim = 0;
+    } else if (L.kind == PER_CHANNEL) {
+        out->scale_ndim = 1;
+        out->scale_dims[0] = L.D;
+    } else {
+        out->scale_ndim = ndim;
+        for (int k = 0; k < ndim; k++) out->scale_dims[k] = dims[k];
+        out->scale_dims[o->axis] = L.nb;
+    }
+
+    for (int64_t g = 0; g < L.ngroups; g++) {
+        int64_t n;
+        const float *x = group_elems(&L, w, g, scratch, &n);
+        const oc_qparams p = fit_group(x, n, &qs, o->mse);
+        out->scale[g] = p.scale;
+        zp[g] = p.zero_point;
+        put_q(out->zero_point, bits, g, p.zero_point);
+    }
+
+    /* the final pass walks w in order; the group of (o, d, i) follows the layout */
+    double err = 0;
+    for (int64_t ou = 0, k = 0; ou < L.outer; ou++) {
+        for (int64_t d = 0; d < L.D; d++) {
+            for (int64_t i = 0; i < L.inner; i++, k++) {
+                int64_t g = 0;
+                if (L.kind == PER_CHANNEL) g = d;
+                else if (L.kind == BLOCKED) g = (ou * L.nb + d / L.block) * L.inner + i;
+                const float s = out->scale[g];
+                const float lo = (float)(qs.qmin - zp[g]), hi = (float)(qs.qmax - zp[g]);
+                float v = w[k] / s;
+                v = v < lo ? lo : v;
+                v = v > hi ? hi : v;
+                v = round_small(v);
+                put_q(out->data, bits, k, (int32_t)v + zp[g]);
+                const float e = v * s - w[k];
+                err += (double)e * e;
+            }
+        }
+    }
+    out->sq_error = err;
+
+cleanup:
+    oc_free(zp);
+    oc_free(scratch);
+    if (st != OC_OK) oc_qweight_free(out);
+    return st;
+}
+
+void oc_qweight_free(oc_qweight *q)
+{
+    if (!q) return;
+    oc_free(q->data);
+    oc_free(q->scale);
+    oc_free(q->zero_point);
+    memset(q, 0, sizeof(*q));
+}
+
+/* ---- bias ---- */
+
+void oc_quantize_bias(const float *b, int64_t n, float input_scale, const float *w_scale, int64_t n_wscale,
+                      int32_t *out, float *out_scale)
+{
+    assert(n_wscale == 1 || n_wscale == n);
+    for (int64_t c = 0; c < n_wscale; c++)
+        if (out_scale) out_scale[c] = input_scale * w_scale[c];
+    for (int64_t c = 0; c < n; c++) {
+        /* divide by the float product the runtime will multiply back by */
+        const float s = input_scale * w_scale[n_wscale == 1 ? 0 : c];
+        const double v = round_even((double)b[c] / (double)s);
+        if (isnan(v)) out[c] = 0;
+        else if (v >= (double)INT32_MAX) out[c] = INT32_MAX;
+        else if (v <= (double)INT32_MIN) out[c] = INT32_MIN;
+        else out[c] = (int32_t)v;
+    }
+}

