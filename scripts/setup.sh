@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential make pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libonnx-dev libopenblas-dev libonnx-testdata
-  libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist
+  libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist pocketsphinx-testdata
   python3-onnx python3-numpy
   nodejs npm
   time valgrind

@@ -22,6 +22,7 @@ static const oc_pass_opt weight_opts[] = {
     {"method", OC_OPT_ENUM, "minmax", 0, 0, "minmax|mse", "scale from min/max, or an error-minimising clipping search"},
     {"gather", OC_OPT_BOOL, "0", 0, 1, NULL, "also quantize Gather embedding tables"},
     {"min_elems", OC_OPT_INT, "16", 0, 1e12, NULL, "leave weights with fewer elements in float"},
+    {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep layers feeding Pow/Sqrt/Log/Div (STFT, log-mel) in float"},
 };
 
 static const oc_pass_opt static_opts[] = {
@@ -33,6 +34,7 @@ static const oc_pass_opt static_opts[] = {
     {"per_channel", OC_OPT_BOOL, "1", 0, 1, NULL, "int8 weights with one scale per output channel"},
     {"bias", OC_OPT_BOOL, "1", 0, 1, NULL, "Conv/Gemm biases as int32 at input x weight scale"},
     {"keep_norm", OC_OPT_BOOL, "1", 0, 1, NULL, "keep normalisation statistics (ReduceMean/Pow/Sqrt chains) in float"},
+    {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep tensors and layers feeding Pow/Sqrt/Log/Div in float"},
 };
 
 const oc_pass oc_passes[] = {

@@ -240,3 +240,33 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
     r->rep->activations_quantized++;
     return OC_OK;
 }
+
+/* Ops whose result changes a lot with small input errors: magnitudes,
+ * logarithms and divisions (STFT front ends: Conv -> Pow -> Sqrt -> Log),
+ * followed through data movement and linear ops for a few steps (a power
+ * spectrum goes through a mel MatMul and a Clip before its Log). */
+static const char *const sensitive_ops[] = {"Pow", "Sqrt", "Log", "Div", "Reciprocal", "Exp", NULL};
+static const char *const moving_ops[] = {"Slice", "Reshape", "Transpose", "Split", "Squeeze", "Unsqueeze",
+                                         "Flatten", "Gather", "Identity", "Concat", "Clip", "Relu", "Max", "Min",
+                                         "MatMul", "Gemm", "Add", "Sub", "Mul", NULL};
+
+static bool op_in(const char *op, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(op, list[i])) return true;
+    return false;
+}
+
+bool oc_qdq_feeds_sensitive(oc_graph *g, const char *tensor, int depth)
+{
+    if (depth > 4 || !*tensor) return false;
+    oc_node *cons[32];
+    size_t nc = oc_graph_consumers(g, tensor, cons, 32);
+    for (size_t i = 0; i < nc && i < 32; i++) {
+        if (op_in(cons[i]->op_type, sensitive_ops)) return true;
+        if (op_in(cons[i]->op_type, moving_ops))
+            for (size_t k = 0; k < cons[i]->n_outputs; k++)
+                if (oc_qdq_feeds_sensitive(g, cons[i]->outputs[k], depth + 1)) return true;
+    }
+    return false;
+}

@@ -20,4 +20,9 @@ oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc
  * read by all its consumers. */
 oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_qparams p, int dtype);
 
+/* Does `tensor` reach Pow/Sqrt/Log/Div/Reciprocal/Exp, directly or through a
+ * few data-movement ops? Such layers (STFT magnitudes, log-mel features)
+ * stay in float: int8 errors there are amplified. */
+bool oc_qdq_feeds_sensitive(oc_graph *g, const char *tensor, int depth);
+
 #endif

@@ -74,6 +74,7 @@ typedef struct sctx {
     bool act_sym;
     oc_calib_method method;
     double percentile;
+    bool keep_sensitive;
     oc_strmap norm; /* nodes (by first output) in normalisation chains */
     oc_status st;
 } sctx;
@@ -165,9 +166,11 @@ static oc_status plan(sctx *s, const size_t *order)
         if (!is_in(n->op_type, compute_ops) || !oc_pass_node_selected(s->r, n) || in_norm(s, n)) continue;
         for (size_t k = 0; k < n->n_inputs; k++) {
             if (!act_input(n, k) || !quantizable_tensor(s, n->inputs[k])) continue;
+            if (s->keep_sensitive && oc_qdq_feeds_sensitive(g, n->inputs[k], 0)) continue;
             if (!add_mark(s, n->inputs[k])) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
         }
         if (!n->n_outputs || !*n->outputs[0]) continue;
+        if (s->keep_sensitive && oc_qdq_feeds_sensitive(g, n->outputs[0], 0)) continue;
         oc_node *act = NULL;
         const char *out = n->outputs[0];
         if (only_reader_is_act(s, out, &act) && act->n_outputs) out = act->outputs[0];
@@ -358,6 +361,7 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
     s.act_sym = oc_pass_val(r, "symmetric") != 0;
     s.method = (oc_calib_method)(int)oc_pass_val(r, "method");
     s.percentile = oc_pass_val(r, "percentile");
+    s.keep_sensitive = oc_pass_val(r, "keep_sensitive") != 0;
     bool per_channel = oc_pass_val(r, "per_channel") != 0;
     oc_strmap_init(&s.marks);
     oc_strmap_init(&s.norm);

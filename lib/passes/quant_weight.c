@@ -25,6 +25,7 @@ typedef struct wctx {
     int64_t block;
     int64_t min_elems;
     bool gather;
+    bool keep_sensitive;
     oc_strmap done; /* weight names already quantized */
     oc_status st;
 } wctx;
@@ -104,6 +105,12 @@ static void visit_graph(wctx *w, oc_graph *g)
             continue;
         }
         if (weight_slot(nd, t->ndim, w->gather, &ch, &red) < 0) continue;
+        if (w->keep_sensitive && nd->n_outputs && oc_qdq_feeds_sensitive(g, nd->outputs[0], 0)) {
+            oc_pass_notice(w->r, "weight: kept '%s' (%s) in float: it feeds a magnitude/log computation",
+                           nd->name ? nd->name : name, nd->op_type);
+            w->r->rep->weights_skipped++;
+            continue;
+        }
         oc_graph *home = oc_qdq_init_home(g, name);
         oc_node *c = NULL;
         if (!home) { /* a Constant node: find it and its graph */
@@ -151,6 +158,7 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
     w.qo.block = w.block;
     w.min_elems = (int64_t)oc_pass_val(r, "min_elems");
     w.gather = oc_pass_val(r, "gather") != 0;
+    w.keep_sensitive = oc_pass_val(r, "keep_sensitive") != 0;
 
     /* the opset the DequantizeLinear form needs */
     int64_t need = 10;

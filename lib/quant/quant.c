@@ -23,10 +23,11 @@
  * removing 1.5 * 2^23 leaves no fraction bits, so the FPU's default rounding
  * (to nearest, ties to even) does the work; unlike a call to nearbyintf this
  * vectorizes, which matters in the clipping search's inner loop. Needs floats
- * evaluated in float precision (not x87's extended registers). */
+ * evaluated in float precision (not x87's extended registers) and no
+ * -ffast-math, which would fold the two additions away. */
 static inline float round_small(float v)
 {
-#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && !defined(__FAST_MATH__)
     return (v + 12582912.0f) - 12582912.0f;
 #else
     return nearbyintf(v);
@@ -37,7 +38,7 @@ static inline float round_small(float v)
  * library call to nearbyint would cost more than the rest of the work. */
 static inline double round_small_d(double v)
 {
-#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && !defined(__FAST_MATH__)
     return (v + 6755399441055744.0) - 6755399441055744.0;
 #else
     return nearbyint(v);

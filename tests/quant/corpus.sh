@@ -16,10 +16,10 @@ py=/usr/bin/python3
 [ -d "$corpus/models" ] || { echo "SKIP quant corpus: ../shared/corpus is absent"; exit 0; }
 [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ] || { echo "FAIL quant corpus: onnxruntime-node missing"; exit 1; }
 
-# ort_check NAME ORIG NEW COS: ORT runs NEW and agrees with ORIG
+# ort_check NAME ORIG NEW COS [INPUTS]: ORT runs NEW and agrees with ORIG
 ort_check() {
     local out
-    if out=$(node "$cmp_js" --hints "$hints" --cos "$4" "$2" "$3" 2>&1); then
+    if out=$(node "$cmp_js" --hints "$hints" --cos "$4" "$2" "$3" "${5:--}" 2>&1); then
         echo "PASS $1 ($(echo "$out" | head -1 | sed 's/^PASS [^ ]*//'))"
     else
         echo "FAIL $1: $(echo "$out" | grep -v '^ort:' | head -2 | tr '\n' ' ')"
@@ -46,28 +46,55 @@ calib_args() {
 # generated calibration inputs (shaped by the hints) for models without real data
 $py "$root/tests/quant/gen_calib.py" "$hints" "$tmp/gen" "$corpus"/models/*.onnx > /dev/null
 
+# comparison inputs: one held-out real sample (as input_N.pb) where the corpus
+# has data for the model, else compare.js's generated inputs
+real_inputs() { # NAME MODEL -> prints a folder or "-"
+    local args
+    args=$(calib_args "$1")
+    case $args in *"$tmp/gen/"*) echo "$tmp/gen/$1.eval"; return ;; esac
+    args=${args/--split calib/}
+    mkdir -p "$tmp/real"
+    # shellcheck disable=SC2086
+    if "$oc" run "$2" $args --split eval --limit 1 --save-inputs -q -o "$tmp/real/$1" > /dev/null 2>&1 &&
+        $py - "$2" "$tmp/real/$1" <<'PY'
+import glob, os, sys, numpy as np, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1], load_external_data=False)
+inits = {t.name for t in m.graph.initializer}
+names = [i.name for i in m.graph.input if i.name not in inits]
+d = sys.argv[2]
+for k, n in enumerate(names):
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in n)
+    f = glob.glob(os.path.join(d, "**", safe + ".input.npy"), recursive=True)[0]
+    t = numpy_helper.from_array(np.load(f), n)
+    open(os.path.join(d, "input_%d.pb" % k), "wb").write(t.SerializeToString())
+PY
+    then echo "$tmp/real/$1"; else echo -; fi
+}
+
 for f in "$corpus"/models/*.onnx; do
     name=$(basename "$f" .onnx)
-    if grep -q "com.microsoft" "$f"; then
+    if "$oc" info --json "$f" | $py -c "import json,sys; sys.exit(0 if any('::' in k for k in json.load(sys.stdin)['ops']) else 1)"; then
         echo "SKIP quant $name: custom-domain ops"
         continue
     fi
+    inputs=$(real_inputs "$name" "$f")
     # weight-only int8 per channel
     if "$oc" compress -q "$f" -o "$tmp/$name.w8.onnx" --quant weight:bits=8 2> "$tmp/err"; then
-        ort_check "quant weight-int8 $name" "$f" "$tmp/$name.w8.onnx" 0.999
+        ort_check "quant weight-int8 $name" "$f" "$tmp/$name.w8.onnx" 0.999 "$inputs"
     else
         echo "FAIL quant weight-int8 $name: $(cat "$tmp/err")"
     fi
     # weight-only int4, blocks of 32
     if "$oc" compress -q "$f" -o "$tmp/$name.w4.onnx" --quant weight:bits=4,block=32 2> "$tmp/err"; then
-        ort_check "quant weight-int4 $name" "$f" "$tmp/$name.w4.onnx" 0.9
+        ort_check "quant weight-int4 $name" "$f" "$tmp/$name.w4.onnx" 0.99 "$inputs"
     else
         echo "FAIL quant weight-int4 $name: $(cat "$tmp/err")"
     fi
     # static int8
     # shellcheck disable=SC2046
     if "$oc" compress -q "$f" -o "$tmp/$name.s8.onnx" --quant static $(calib_args "$name") 2> "$tmp/err"; then
-        ort_check "quant static-int8 $name" "$f" "$tmp/$name.s8.onnx" 0.99
+        ort_check "quant static-int8 $name" "$f" "$tmp/$name.s8.onnx" 0.99 "$inputs"
     else
         echo "FAIL quant static-int8 $name: $(cat "$tmp/err")"
     fi
