@@ -69,14 +69,6 @@ void oc_pass_notice(oc_pass_run *r, const char *fmt, ...) OC_PRINTF(2, 3);
  * --only-node selections? */
 bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n);
 
-/* Until the opset converter lands: raising a model's opset is refused. */
-static inline bool opset_can_raise(const oc_model *m, int64_t target, char *why, size_t cap)
-{
-    (void)m;
-    snprintf(why, cap, "raising the opset to %lld is not supported yet", (long long)target);
-    return false;
-}
-
 /* The passes themselves. */
 oc_status oc_pass_quant_weight(oc_pass_run *r);
 oc_status oc_pass_quant_static(oc_pass_run *r);

@@ -35,6 +35,7 @@ static const oc_pass_opt static_opts[] = {
     {"bias", OC_OPT_BOOL, "1", 0, 1, NULL, "Conv/Gemm biases as int32 at input x weight scale"},
     {"keep_norm", OC_OPT_BOOL, "1", 0, 1, NULL, "keep normalisation statistics (ReduceMean/Pow/Sqrt chains) in float"},
     {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep tensors and layers feeding Pow/Sqrt/Log/Div in float"},
+    {"fold_bn", OC_OPT_BOOL, "1", 0, 1, NULL, "fold BatchNormalization into the Conv before it first"},
 };
 
 const oc_pass oc_passes[] = {

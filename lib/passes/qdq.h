@@ -24,5 +24,10 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
  * few data-movement ops? Such layers (STFT magnitudes, log-mel features)
  * stay in float: int8 errors there are amplified. */
 bool oc_qdq_feeds_sensitive(oc_graph *g, const char *tensor, int depth);
+/* Folds inference BatchNormalization into the Conv that alone feeds it
+ * (new weight and bias initializers; the old ones go if nothing else reads
+ * them), as every quantizer's pre-processing does: a Q/DQ pair between Conv
+ * and BatchNormalization would stop ORT's Conv fusion. */
+oc_status oc_qdq_fold_batchnorm(oc_pass_run *r, oc_graph *g, size_t *folded);
 
 #endif

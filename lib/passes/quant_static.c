@@ -20,6 +20,7 @@
  * Ranges come from running the float model in the interpreter over the
  * calibration samples, streaming every tensor's values into an observer
  * (MinMax, Percentile, Entropy or MSE) whose memory does not grow. */
+#include "opset.h"
 #include "qdq.h"
 
 #include <math.h>
@@ -372,8 +373,8 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
     int64_t need = per_channel ? 13 : 10;
     if (have < need) {
         char why[1024];
-        if (opset_can_raise(r->m, need, why, sizeof(why))) {
-            st = oc_fail(r->ctx, OC_ERR_INTERNAL, "opset upgrade unavailable");
+        if (oc_opset_can_upgrade(r->m, need, why, sizeof(why))) {
+            st = oc_opset_upgrade(r->ctx, r->m, need);
             if (st != OC_OK) goto done;
             oc_pass_notice(r, "static: raised the model's opset from %lld to %lld", (long long)have, (long long)need);
         } else if (per_channel && have >= 10) {
@@ -395,6 +396,13 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
     }
     if (already) oc_pass_notice(r, "static: the model is already partly quantized; those parts are left alone");
 
+    if (oc_pass_val(r, "fold_bn")) {
+        size_t folded;
+        st = oc_qdq_fold_batchnorm(r, s.g, &folded);
+        if (st != OC_OK) goto done;
+        if (folded) oc_pass_notice(r, "static: folded %zu BatchNormalization node%s into their Conv", folded,
+                                   folded == 1 ? "" : "s");
+    }
     order = oc_malloc((s.g->n_nodes ? s.g->n_nodes : 1) * sizeof(size_t));
     if (!order) {
         st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");

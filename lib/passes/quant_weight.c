@@ -11,6 +11,7 @@
  * and blocks need opset 21. A model below that is raised to it when every op
  * it uses means the same at the new opset (or has an adapter), else refused
  * with the ops that stop it. */
+#include "opset.h"
 #include "qdq.h"
 
 #include <stdio.h>
@@ -167,7 +168,7 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
     int64_t have = oc_model_opset(r->m, "");
     if (have < need) {
         char why[1024];
-        if (!opset_can_raise(r->m, need, why, sizeof(why))) {
+        if (!oc_opset_can_upgrade(r->m, need, why, sizeof(why))) {
             if (need == 13 && have >= 10 && w.bits == 8 && !w.block) {
                 oc_pass_notice(r, "weight: opset %lld has no per-channel DequantizeLinear and cannot be raised "
                                "to 13 (%s): using per-tensor scales", (long long)have, why);
@@ -180,7 +181,7 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
             }
         }
         if (have < need) {
-            return oc_fail(r->ctx, OC_ERR_INTERNAL, "opset upgrade unavailable");
+            FORWARD_IF_ERROR(oc_opset_upgrade(r->ctx, r->m, need));
             oc_pass_notice(r, "weight: raised the model's opset from %lld to %lld", (long long)have, (long long)need);
         }
     }
