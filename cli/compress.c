@@ -26,6 +26,7 @@ static const char compress_help[] =
     "  --exclude-op OP           leave every OP node in float (repeatable)\n"
     "  --exclude-node NAME       leave node NAME in float (repeatable)\n"
     "  --only-node NAME          compress only the named nodes (repeatable)\n"
+    "  --keep-first-last         leave the first and last weighted layers in float\n"
     "  -f, --force               replace an existing output file\n"
     "  --overwrite-input         allow OUT to be IN itself\n"
     "  --external-data[=BYTES]   write tensors of at least BYTES bytes (default\n"
@@ -65,6 +66,7 @@ int cmd_compress(int argc, char **argv)
     oc_pipeline *pl = oc_pipeline_new();
     const char *excl_ops[64], *excl_nodes[64], *only_nodes[64];
     size_t n_excl_ops = 0, n_excl_nodes = 0, n_only = 0;
+    bool keep_first_last = false;
     int rc = 0;
     if (!pl) {
         cli_error("out of memory");
@@ -103,6 +105,8 @@ int cmd_compress(int argc, char **argv)
                 rc = oc_status_exit_code(ctx.status);
                 goto done;
             }
+        } else if (!strcmp(a, "--keep-first-last")) {
+            keep_first_last = true;
         } else if (!strcmp(a, "--exclude-op") || !strcmp(a, "--exclude-node") || !strcmp(a, "--only-node")) {
             if (++i >= argc) {
                 cli_error("compress: %s needs a value", a);
@@ -190,6 +194,7 @@ int cmd_compress(int argc, char **argv)
     po.n_exclude_nodes = n_excl_nodes;
     po.only_nodes = only_nodes;
     po.n_only_nodes = n_only;
+    po.keep_first_last = keep_first_last;
     oc_pipeline_report rep;
     st = oc_pipeline_run(&ctx, pl, m, &po, &rep);
     if (st != OC_OK) {

@@ -44,6 +44,8 @@ typedef struct oc_pass_run {
     const oc_pass_vals *vals;
     const oc_pipeline_opts *popts; /* samples, exclusions... */
     oc_pipeline_report *rep;
+    /* the first and last weighted layers (keep_first_last), or NULL */
+    const oc_node *first_layer, *last_layer;
 } oc_pass_run;
 
 typedef struct oc_pass {

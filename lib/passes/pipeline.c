@@ -323,7 +323,29 @@ bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n)
     if (in_list(n->op_type, o->exclude_ops, o->n_exclude_ops)) return false;
     if (in_list(n->name, o->exclude_nodes, o->n_exclude_nodes)) return false;
     if (o->n_only_nodes && !in_list(n->name, o->only_nodes, o->n_only_nodes)) return false;
+    if (n == r->first_layer || n == r->last_layer) return false;
     return true;
+}
+
+/* The first and last Conv/ConvTranspose/Gemm/MatMul with a constant weight,
+ * in the order the main graph runs. */
+static oc_status find_first_last(oc_ctx *ctx, oc_model *m, const oc_node **first, const oc_node **last)
+{
+    oc_graph *g = m->graph;
+    *first = *last = NULL;
+    size_t *order = oc_malloc((g->n_nodes ? g->n_nodes : 1) * sizeof(size_t));
+    if (!order) return oc_fail(ctx, OC_ERR_NOMEM, "out of memory");
+    oc_status st = oc_graph_topo_order(ctx, g, order);
+    for (size_t i = 0; i < g->n_nodes && st == OC_OK; i++) {
+        oc_node *n = g->nodes[order[i]];
+        bool weighted = !strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "ConvTranspose") ||
+                        !strcmp(n->op_type, "Gemm") || !strcmp(n->op_type, "MatMul");
+        if (!weighted || n->n_inputs < 2 || !oc_graph_weight(g, n->inputs[1])) continue;
+        if (!*first) *first = n;
+        *last = n;
+    }
+    oc_free(order);
+    return st;
 }
 
 oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pipeline_opts *o,
@@ -334,6 +356,8 @@ oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pip
     if (!o) o = &defo;
     if (!rep) rep = &local;
     memset(rep, 0, sizeof(*rep));
+    const oc_node *first = NULL, *last = NULL;
+    if (o->keep_first_last) FORWARD_IF_ERROR(find_first_last(ctx, m, &first, &last));
     for (int pass = 0; pass < 2; pass++) {
         const char *stage = pass == 0 ? "prune" : "quant";
         for (size_t i = 0; i < p->n; i++) {
@@ -342,7 +366,8 @@ oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pip
             if (s->pass->needs_data && !o->data_src)
                 return oc_fail(ctx, OC_ERR_USAGE, "--%s %s needs samples: give --data SRC (a folder of .npy files, "
                                "ONNX test data, an IDX file or an image folder)", stage, s->pass->name);
-            oc_pass_run r = {.ctx = ctx, .m = m, .pass = s->pass, .vals = &s->vals, .popts = o, .rep = rep};
+            oc_pass_run r = {.ctx = ctx, .m = m, .pass = s->pass, .vals = &s->vals, .popts = o, .rep = rep,
+                             .first_layer = first, .last_layer = last};
             FORWARD_IF_ERROR(s->pass->run(&r));
         }
     }

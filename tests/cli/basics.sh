@@ -111,3 +111,23 @@ C
 else
     fail "make install" "$(tail -3 "$tmp/install.log")"
 fi
+
+# compression passes on the command line
+expect "--list-passes" 0 "$oc" compress --list-passes
+grep -q "weight" "$tmp/out" && grep -q "static" "$tmp/out" && pass "--list-passes lists the passes" || fail "--list-passes lists the passes" "$(cat "$tmp/out")"
+expect "static without --data" 1 "$oc" compress "$model" -o "$tmp/q.onnx" --quant static
+grep -q -- "--data" "$tmp/err" && pass "static without --data says what to give" || fail "static without --data says what to give" "$(cat "$tmp/err")"
+expect "unknown pass" 1 "$oc" compress "$model" -o "$tmp/q.onnx" --quant nope
+grep -q "weight" "$tmp/err" && pass "unknown pass lists the passes" || fail "unknown pass lists the passes" "$(cat "$tmp/err")"
+expect "option out of range" 1 "$oc" compress "$model" -o "$tmp/q.onnx" --quant weight:bits=5
+grep -q "bits" "$tmp/err" && grep -q "4" "$tmp/err" && pass "out-of-range names the option and range" || fail "out-of-range names the option and range" "$(cat "$tmp/err")"
+expect "unknown option" 1 "$oc" compress "$model" -o "$tmp/q.onnx" --quant weight:colour=red
+grep -q "colour" "$tmp/err" && grep -q "per_channel" "$tmp/err" && pass "unknown option lists the options" || fail "unknown option lists the options" "$(cat "$tmp/err")"
+expect "bad enum value" 1 "$oc" compress "$model" -o "$tmp/q.onnx" --quant weight:method=magic
+expect "weight-only int8" 0 "$oc" compress "$model" -o "$tmp/q.onnx" --quant weight:bits=8,min_elems=1
+expect "info on the quantized model" 0 "$oc" info "$tmp/q.onnx"
+grep -q "onnxcomp.passes = --quant weight:bits=8" "$tmp/out" && pass "metadata says how the model was made" || fail "metadata says how the model was made" "$(grep meta "$tmp/out")"
+grep -q "DequantizeLinear" "$tmp/out" && pass "weights feed DequantizeLinear" || fail "weights feed DequantizeLinear" "$(grep ops "$tmp/out")"
+expect "--keep-first-last" 0 "$oc" compress "$model" -o "$tmp/q2.onnx" --quant weight:min_elems=1 --keep-first-last
+expect "--exclude-op" 0 "$oc" compress "$model" -o "$tmp/q3.onnx" --quant weight:min_elems=1 --exclude-op Conv
+"$oc" info "$tmp/q3.onnx" | grep -q DequantizeLinear && fail "--exclude-op leaves Conv in float" "quantized" || pass "--exclude-op leaves Conv in float"
