@@ -343,6 +343,20 @@ static const op_history *history_find(const char *op)
     return bsearch(op, history, sizeof(history) / sizeof(history[0]), sizeof(history[0]), cmp_history);
 }
 
+/* IR < 4 listed every initializer as a graph input (main graph only). */
+static void drop_initializer_inputs(oc_graph *g)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        bool init = false;
+        for (size_t k = 0; k < g->n_inits && !init; k++)
+            init = g->inits[k]->name && !strcmp(g->inits[k]->name, g->inputs[i]->name);
+        if (!init) g->inputs[w++] = g->inputs[i];
+    }
+    g->n_inputs = w;
+    oc_graph_invalidate(g);
+}
+
 int64_t oc_opset_min_ir_version(int64_t opset)
 {
     /* ONNX releases: 1.3 opset 8 IR 3, 1.4 opset 9 IR 4, 1.5 opset 10 IR 5,
@@ -1811,6 +1825,10 @@ static oc_status set_opset_imports(oc_ctx *ctx, oc_model *m, int64_t target)
     }
     int64_t ir = oc_opset_min_ir_version(target);
     if (!m->has_ir_version || m->ir_version < ir) {
+        /* Before IR 4 every initializer had to be listed as a graph input and
+         * was a constant; from IR 4 an input with an initializer is a default
+         * the caller may override. Keep them constants: drop those inputs. */
+        if (m->ir_version < 4 && ir >= 4) drop_initializer_inputs(m->graph);
         m->ir_version = ir;
         m->has_ir_version = true;
     }
