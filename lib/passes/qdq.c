@@ -264,7 +264,13 @@ bool oc_qdq_feeds_sensitive(oc_graph *g, const char *tensor, int depth)
     oc_node *cons[32];
     size_t nc = oc_graph_consumers(g, tensor, cons, 32);
     for (size_t i = 0; i < nc && i < 32; i++) {
-        if (op_in(cons[i]->op_type, sensitive_ops)) return true;
+        /* dividing by a constant is a scale: linear, not sensitive */
+        bool const_div = !strcmp(cons[i]->op_type, "Div") && cons[i]->n_inputs > 1 &&
+                         !strcmp(cons[i]->inputs[0], tensor) && oc_graph_weight(g, cons[i]->inputs[1]);
+        if (!const_div && op_in(cons[i]->op_type, sensitive_ops)) return true;
+        if (const_div)
+            for (size_t k = 0; k < cons[i]->n_outputs; k++)
+                if (oc_qdq_feeds_sensitive(g, cons[i]->outputs[k], depth + 1)) return true;
         if (op_in(cons[i]->op_type, moving_ops))
             for (size_t k = 0; k < cons[i]->n_outputs; k++)
                 if (oc_qdq_feeds_sensitive(g, cons[i]->outputs[k], depth + 1)) return true;
