@@ -16,7 +16,7 @@
 static const oc_pass_opt weight_opts[] = {
     {"bits", OC_OPT_INT, "8", 4, 8, NULL, "4 or 8: integer width of the stored weights"},
     {"signed", OC_OPT_BOOL, "1", 0, 1, NULL, "int8/int4 (1) or uint8/uint4 (0)"},
-    {"symmetric", OC_OPT_BOOL, "1", 0, 1, NULL, "zero point 0 (1) or min/max range (0)"},
+    {"symmetric", OC_OPT_ENUM, "auto", 0, 0, "auto|yes|no", "zero point 0, or a min/max range; auto: symmetric for MatMul/Gemm/Gather (ORT's fused kernels want it), asymmetric for Conv (never fused weight-only, and skewed 1x1 kernels lose less)"},
     {"per_channel", OC_OPT_BOOL, "1", 0, 1, NULL, "one scale per output channel (needs opset 13)"},
     {"block", OC_OPT_INT, "0", 0, 4096, NULL, "block size along the reduction axis (32, 64, 128; needs opset 21; 0 = none)"},
     {"method", OC_OPT_ENUM, "minmax", 0, 0, "minmax|mse", "scale from min/max, or an error-minimising clipping search"},

@@ -27,6 +27,7 @@ typedef struct wctx {
     int64_t min_elems;
     bool gather;
     bool keep_sensitive;
+    int sym_mode;
     oc_strmap done; /* weight names already quantized */
     oc_status st;
 } wctx;
@@ -133,6 +134,8 @@ static void visit_graph(wctx *w, oc_graph *g)
         }
         oc_qweight_opts qo = w->qo;
         qo.axis = axis;
+        if (w->sym_mode == 0)
+            qo.symmetric = strcmp(nd->op_type, "Conv") != 0 && strcmp(nd->op_type, "ConvTranspose") != 0;
         w->st = oc_qdq_weight(w->r, home, c, name, t, &qo, w->per_channel || w->block, NULL);
     }
     oc_free(snap);
@@ -148,7 +151,8 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
         return oc_fail(r->ctx, OC_ERR_USAGE, "weight: option 'bits' wants 4 or 8, got %d", w.bits);
     bool sgn = oc_pass_val(r, "signed") != 0;
     w.qo.dtype = w.bits == 8 ? (sgn ? OC_DTYPE_INT8 : OC_DTYPE_UINT8) : (sgn ? OC_DTYPE_INT4 : OC_DTYPE_UINT4);
-    w.qo.symmetric = oc_pass_val(r, "symmetric") != 0;
+    w.sym_mode = (int)oc_pass_val(r, "symmetric"); /* 0 auto, 1 yes, 2 no */
+    w.qo.symmetric = w.sym_mode != 2;
     w.qo.mse = oc_pass_val(r, "method") == 1;
     w.per_channel = oc_pass_val(r, "per_channel") != 0;
     w.block = (int64_t)oc_pass_val(r, "block");
