@@ -90,6 +90,8 @@ suite cli bash tests/cli/basics.sh "$BUILD/onnxcomp"
 # 5a. quantization of every corpus model, checked in ONNX Runtime
 suite quant bash tests/quant/corpus.sh "$BUILD/onnxcomp"
 
+suite modes bash tests/quant/modes.sh "$BUILD/onnxcomp"
+
 # 5b. run and eval end to end
 suite run-eval bash tests/cli/run-eval.sh "$BUILD/onnxcomp"
 

@@ -3,6 +3,7 @@
  * The table is the only place a pass is described: parsing, validation and
  * `--help` all read it. */
 #include "pass.h"
+#include "passes_extra.h"
 
 #include <errno.h>
 #include <math.h>
@@ -43,6 +44,10 @@ const oc_pass oc_passes[] = {
      weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight},
     {"quant", "static", "static QDQ: int8 weights and calibrated uint8/int8 activations, placed for ONNX Runtime's QLinear fusions",
      static_opts, sizeof(static_opts) / sizeof(static_opts[0]), true, oc_pass_quant_static},
+    {"quant", "dynamic", "dynamic int8 for MatMul/Gemm: int8 weights, activations quantized at run time (DynamicQuantizeLinear + MatMulInteger, no calibration)",
+     oc_dynamic_opts, OC_DYNAMIC_N_OPTS, false, oc_pass_quant_dynamic},
+    {"quant", "fp16", "float16 weights and compute (float32 inputs/outputs kept; Resize, shape arithmetic and, with --data, overflowing layers stay float32)",
+     oc_fp16_opts, OC_FP16_N_OPTS, false, oc_pass_quant_fp16},
 };
 const size_t oc_passes_count = sizeof(oc_passes) / sizeof(oc_passes[0]);
 
