@@ -37,6 +37,7 @@ static const oc_pass_opt static_opts[] = {
     {"keep_norm", OC_OPT_BOOL, "1", 0, 1, NULL, "keep normalisation statistics (ReduceMean/Pow/Sqrt chains) in float"},
     {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep tensors and layers feeding Pow/Sqrt/Log/Div in float"},
     {"fold_bn", OC_OPT_BOOL, "1", 0, 1, NULL, "fold BatchNormalization into the Conv before it first"},
+    {"bias_correction", OC_OPT_BOOL, "0", 0, 1, NULL, "shift Conv/Gemm biases by the mean output error of quantized weights (two more calibration runs)"},
 };
 
 const oc_pass oc_passes[] = {

@@ -210,14 +210,11 @@ static void observe(void *ud, const char *name, const oc_ten *t)
     oc_observer_update(mk->obs, t->data, (size_t)t->numel);
 }
 
-static oc_status calibrate(sctx *s)
+/* Runs the model as it is now over the calibration samples, handing every
+ * computed main-graph value (and the inputs) to fn. */
+static oc_status run_samples(sctx *s, oc_observe_fn fn, void *ud, size_t *count)
 {
     oc_pass_run *r = s->r;
-    for (size_t i = 0; i < s->n_m; i++) {
-        if (s->m[i].share_from) continue;
-        s->m[i].obs = oc_observer_new(s->method, s->percentile);
-        if (!s->m[i].obs) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-    }
     oc_session *sess = NULL;
     oc_dataset *ds = NULL;
     oc_ten *ins = NULL, *outs = NULL;
@@ -237,19 +234,18 @@ static oc_status calibrate(sctx *s)
     if (!dopt.limit) dopt.limit = (size_t)oc_pass_val(r, "samples");
     st = oc_dataset_open(r->ctx, r->popts->data_src, ni, iv, &dopt, &ds);
     if (st != OC_OK) goto done;
-    oc_session_set_observer(sess, observe, s);
+    oc_session_set_observer(sess, fn, ud);
     size_t n = oc_dataset_count(ds);
+    *count = n;
     for (size_t k = 0; k < n && st == OC_OK; k++) {
         int64_t label;
         st = oc_dataset_get(r->ctx, ds, k, ins, &label);
         if (st != OC_OK) break;
-        for (size_t i = 0; i < ni; i++) observe(s, iv[i]->name, &ins[i]); /* inputs are not computed */
+        for (size_t i = 0; i < ni; i++) fn(ud, iv[i]->name, &ins[i]); /* inputs are not computed */
         st = oc_session_run(r->ctx, sess, ins, outs);
         for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
         for (size_t i = 0; i < no; i++) oc_ten_release(&outs[i]);
     }
-    if (st == OC_OK) oc_pass_notice(r, "static: calibrated on %zu sample%s of %s", n, n == 1 ? "" : "s",
-                                    r->popts->data_src);
 done:
     oc_free(iv);
     oc_free(ins);
@@ -257,6 +253,124 @@ done:
     oc_dataset_free(ds);
     oc_session_free(sess);
     return st;
+}
+
+static oc_status calibrate(sctx *s)
+{
+    oc_pass_run *r = s->r;
+    for (size_t i = 0; i < s->n_m; i++) {
+        if (s->m[i].share_from) continue;
+        s->m[i].obs = oc_observer_new(s->method, s->percentile);
+        if (!s->m[i].obs) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    oc_status st = run_samples(s, observe, s, &n);
+    if (st == OC_OK)
+        oc_pass_notice(r, "static: calibrated on %zu sample%s of %s", n, n == 1 ? "" : "s", r->popts->data_src);
+    return st;
+}
+
+/* ---- bias correction ----
+ * Per-channel means of each biased Conv/Gemm output, once with float
+ * weights and once with quantized ones; the difference is the systematic
+ * error the weights' rounding adds, and comes off the bias. */
+
+typedef struct chan_mean {
+    const char *name; /* output tensor */
+    oc_node *node;
+    int axis;         /* channel axis of the output: 1 for Conv, last for Gemm */
+    int64_t c;
+    double *sum[2];   /* float run, quantized-weight run */
+    int64_t cnt[2];
+} chan_mean;
+
+typedef struct bc_ctx {
+    chan_mean *cm;
+    size_t n;
+    int phase;
+} bc_ctx;
+
+static void bc_observe(void *ud, const char *name, const oc_ten *t)
+{
+    bc_ctx *b = ud;
+    if (t->dtype != OC_DTYPE_FLOAT) return;
+    for (size_t i = 0; i < b->n; i++) {
+        chan_mean *m = &b->cm[i];
+        if (strcmp(m->name, name)) continue;
+        int ax = m->axis < 0 ? t->ndim - 1 : m->axis;
+        if (ax >= t->ndim || t->dims[ax] != m->c) return;
+        int64_t inner = 1, outer = 1;
+        for (int d = ax + 1; d < t->ndim; d++) inner *= t->dims[d];
+        for (int d = 0; d < ax; d++) outer *= t->dims[d];
+        const float *x = t->data;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t c = 0; c < m->c; c++) {
+                const float *p = x + (o * m->c + c) * inner;
+                double acc = 0;
+                for (int64_t e = 0; e < inner; e++) acc += p[e];
+                m->sum[b->phase][c] += acc;
+            }
+        m->cnt[b->phase] += outer * inner;
+        return;
+    }
+}
+
+static oc_status bias_collect(sctx *s, const size_t *order, bc_ctx *b)
+{
+    oc_graph *g = s->g;
+    b->cm = oc_calloc(g->n_nodes + 1, sizeof(chan_mean));
+    if (!b->cm) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        oc_node *n = g->nodes[order[i]];
+        bool conv = !strcmp(n->op_type, "Conv"), gemm = !strcmp(n->op_type, "Gemm");
+        if ((!conv && !gemm) || n->n_inputs < 3 || !*n->inputs[2] || !n->n_outputs) continue;
+        if (!oc_pass_node_selected(s->r, n)) continue;
+        oc_tensor *bias = oc_graph_weight(g, n->inputs[2]);
+        if (!bias || bias->dtype != OC_DTYPE_FLOAT || bias->ndim != 1 || !oc_qdq_init_home(g, n->inputs[2])) continue;
+        chan_mean *m = &b->cm[b->n];
+        m->name = n->outputs[0];
+        m->node = n;
+        m->axis = conv ? 1 : -1;
+        m->c = bias->numel;
+        m->sum[0] = oc_calloc((size_t)m->c + 1, sizeof(double));
+        m->sum[1] = oc_calloc((size_t)m->c + 1, sizeof(double));
+        if (!m->sum[0] || !m->sum[1]) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
+        b->n++;
+    }
+    return OC_OK;
+}
+
+/* Shifts each float bias by the mean error; the bias is then quantized as usual. */
+static oc_status bias_apply(sctx *s, bc_ctx *b)
+{
+    oc_graph *g = s->g;
+    size_t done = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        chan_mean *m = &b->cm[i];
+        if (!m->cnt[0] || m->cnt[0] != m->cnt[1]) continue;
+        const char *bn = m->node->inputs[2];
+        oc_tensor *bias = oc_graph_weight(g, bn);
+        if (!bias || bias->numel != m->c) continue;
+        float *nb = oc_malloc((size_t)m->c * sizeof(float));
+        if (!nb) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
+        memcpy(nb, bias->data, (size_t)m->c * sizeof(float));
+        double per = (double)m->cnt[0]; /* values seen per channel */
+        for (int64_t c = 0; c < m->c; c++) nb[c] -= (float)((m->sum[1][c] - m->sum[0][c]) / per);
+        oc_tensor_set_data(s->r->m, bias, nb, (size_t)m->c * sizeof(float));
+        done++;
+    }
+    if (done) oc_pass_notice(s->r, "static: corrected %zu bias%s for the mean error of quantized weights", done,
+                             done == 1 ? "" : "es");
+    return OC_OK;
+}
+
+static void bias_free(bc_ctx *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        oc_free(b->cm[i].sum[0]);
+        oc_free(b->cm[i].sum[1]);
+    }
+    oc_free(b->cm);
 }
 
 /* ---- editing ---- */
@@ -291,14 +405,25 @@ static const char *weight_opnd(const oc_node *n, size_t *slot, int *axis, int *b
     return *slot < n->n_inputs ? n->inputs[*slot] : NULL;
 }
 
-static oc_status quantize_weights(sctx *s, const size_t *order, bool per_channel)
+/* phase 0: weights and biases together; 1: weights only; 2: biases of the
+ * weights phase 1 quantized (scales read back from their DequantizeLinear) */
+static oc_status quantize_weights(sctx *s, const size_t *order, bool per_channel, int phase)
 {
     oc_graph *g = s->g;
     oc_pass_run *r = s->r;
     size_t n_nodes = g->n_nodes;
     oc_node **snap = oc_malloc((n_nodes ? n_nodes : 1) * sizeof(oc_node *));
-    if (!snap) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n_nodes; i++) snap[i] = g->nodes[order[i]];
+    size_t *ord = oc_malloc((n_nodes ? n_nodes : 1) * sizeof(size_t));
+    /* an earlier phase added nodes: order the graph as it is now */
+    oc_status ost = snap && ord ? oc_graph_topo_order(r->ctx, g, ord) : OC_ERR_NOMEM;
+    if (ost != OC_OK) {
+        oc_free(snap);
+        oc_free(ord);
+        return ost == OC_ERR_NOMEM ? oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory") : ost;
+    }
+    (void)order;
+    for (size_t i = 0; i < n_nodes; i++) snap[i] = g->nodes[ord[i]];
+    oc_free(ord);
     oc_strmap done;
     oc_strmap_init(&done);
     oc_status st = OC_OK;
@@ -310,6 +435,33 @@ static oc_status quantize_weights(sctx *s, const size_t *order, bool per_channel
         if (!wname || !*wname || !oc_pass_node_selected(r, n) || in_norm(s, n)) continue;
         mark *in = get_mark(s, n->inputs[0]);
         if (!in || !in->is_float) continue; /* the activation stays float: so does the weight */
+        if (phase == 2) {
+            /* the weight's scales, from the DequantizeLinear phase 1 made */
+            oc_node *dq = oc_graph_producer(g, wname, NULL);
+            if (!dq || strcmp(dq->op_type, "DequantizeLinear") || dq->n_inputs < 2) continue;
+            oc_tensor *sct = oc_graph_weight(g, dq->inputs[1]);
+            if (!sct || sct->dtype != OC_DTYPE_FLOAT || bias_slot < 0 || (size_t)bias_slot >= n->n_inputs ||
+                !*n->inputs[bias_slot])
+                continue;
+            const mark *src = in->share_from ? get_mark(s, in->share_from) : in;
+            oc_tensor *b = oc_graph_weight(g, n->inputs[bias_slot]);
+            oc_graph *bh = b ? oc_qdq_init_home(g, n->inputs[bias_slot]) : NULL;
+            if (!b || !bh || b->dtype != OC_DTYPE_FLOAT || !b->data || !src || !src->done ||
+                oc_strmap_get(&done, n->inputs[bias_slot]))
+                continue;
+            float *scv = oc_malloc((size_t)sct->numel * sizeof(float));
+            if (!scv) {
+                st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            memcpy(scv, sct->data, (size_t)sct->numel * sizeof(float));
+            char bcopy[512];
+            snprintf(bcopy, sizeof(bcopy), "%s", n->inputs[bias_slot]);
+            oc_strmap_put(&done, oc_model_strdup(r->m, bcopy), NULL);
+            st = oc_qdq_bias(r, bh, bcopy, b, src->p.scale, scv, sct->numel);
+            oc_free(scv);
+            continue;
+        }
         if (oc_strmap_get(&done, wname)) continue;
         oc_tensor *t = oc_graph_weight(g, wname);
         if (!t || t->dtype != OC_DTYPE_FLOAT || !t->data || t->ndim < 2) continue;
@@ -333,7 +485,8 @@ static oc_status quantize_weights(sctx *s, const size_t *order, bool per_channel
         if (st != OC_OK) break;
         r->rep->nodes_quantized++;
         /* bias: int32 at input scale x weight scale */
-        if (bias_slot >= 0 && (size_t)bias_slot < n->n_inputs && *n->inputs[bias_slot] && oc_pass_val(r, "bias")) {
+        if (phase == 0 && bias_slot >= 0 && (size_t)bias_slot < n->n_inputs && *n->inputs[bias_slot] &&
+            oc_pass_val(r, "bias")) {
             const mark *src = in->share_from ? get_mark(s, in->share_from) : in;
             oc_tensor *b = oc_graph_weight(g, n->inputs[bias_slot]);
             oc_graph *bh = b ? oc_qdq_init_home(g, n->inputs[bias_slot]) : NULL;
@@ -438,7 +591,21 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
         mk->p = src->p;
         mk->done = true;
     }
-    st = quantize_weights(&s, order, per_channel);
+    if (oc_pass_val(r, "bias_correction")) {
+        bc_ctx bc;
+        memset(&bc, 0, sizeof(bc));
+        size_t n;
+        st = bias_collect(&s, order, &bc);
+        if (st == OC_OK) st = run_samples(&s, bc_observe, &bc, &n);
+        if (st == OC_OK) st = quantize_weights(&s, order, per_channel, 1);
+        bc.phase = 1;
+        if (st == OC_OK) st = run_samples(&s, bc_observe, &bc, &n);
+        if (st == OC_OK) st = bias_apply(&s, &bc);
+        bias_free(&bc);
+        if (st == OC_OK && oc_pass_val(r, "bias")) st = quantize_weights(&s, order, per_channel, 2);
+    } else {
+        st = quantize_weights(&s, order, per_channel, 0);
+    }
     if (st != OC_OK) goto done;
     /* the pairs: names are copied first, since edits rename readers */
     for (size_t i = 0; i < s.n_m && st == OC_OK; i++) {

