@@ -245,11 +245,13 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
 /* Ops whose result changes a lot with small input errors: magnitudes,
  * logarithms and divisions (STFT front ends: Conv -> Pow -> Sqrt -> Log),
  * followed through data movement and linear ops for a few steps (a power
- * spectrum goes through a mel MatMul and a Clip before its Log). */
+ * spectrum goes through a mel MatMul and a Clip before its Log). Sub is
+ * not followed: x - mean is how a decomposed LayerNorm starts, and its
+ * Pow/Sqrt/Div are normalisation, not amplification. */
 static const char *const sensitive_ops[] = {"Pow", "Sqrt", "Log", "Div", "Reciprocal", "Exp", NULL};
 static const char *const moving_ops[] = {"Slice", "Reshape", "Transpose", "Split", "Squeeze", "Unsqueeze",
                                          "Flatten", "Gather", "Identity", "Concat", "Clip", "Relu", "Max", "Min",
-                                         "MatMul", "Gemm", "Add", "Sub", "Mul", NULL};
+                                         "MatMul", "Gemm", "Add", "Mul", NULL};
 
 static bool op_in(const char *op, const char *const *list)
 {

@@ -162,3 +162,18 @@ if [ -f "$fm" ]; then
         echo "FAIL quant static-int8 bias-correction: $(cat "$tmp/err")"
     fi
 fi
+
+# ORT runs 4-bit and 8-bit weight-only MatMuls in its MatMulNBits kernel: a
+# generated transformer (random weights) must have every MatMul fused
+$py "$root/scripts/make-small-transformer.py" "$tmp/st.onnx" > /dev/null 2>&1
+for bits in 4 8; do
+    if "$oc" compress -q "$tmp/st.onnx" -o "$tmp/st$bits.onnx" --quant weight:bits=$bits 2> "$tmp/err" &&
+        node "$root/tests/ort/optimized.js" "$tmp/st$bits.onnx" "$tmp/st$bits.opt.onnx" 2>> "$tmp/err" &&
+        "$oc" info --json "$tmp/st$bits.opt.onnx" > "$tmp/info.json" 2>> "$tmp/err" &&
+        $py -c "import json,sys; o=json.load(open('$tmp/info.json'))['ops']; n=o.get('com.microsoft::MatMulNBits',0); print(n); sys.exit(0 if n >= 24 else 1)" > "$tmp/n" 2>&1; then
+        echo "PASS quant MatMulNBits int$bits: ORT fuses $(cat "$tmp/n") MatMuls of the transformer"
+    else
+        echo "FAIL quant MatMulNBits int$bits: $(cat "$tmp/err" "$tmp/n" 2>/dev/null | head -c 300)"
+    fi
+done
+[ -f "$tmp/st8.onnx" ] && ort_check "quant weight-int8 small-transformer" "$tmp/st.onnx" "$tmp/st8.onnx" 0.999 -
