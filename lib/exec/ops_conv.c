@@ -4,13 +4,16 @@
  * over any number of spatial axes and the pools over 1 to 3; and
  * MaxUnpool, which scatters pooled values back.
  *
- * Conv lowers each group to one matrix product: the input patches are laid
- * out as columns (im2col), in chunks of bounded size, and multiplied by the
- * group's filters with cblas_sgemm. A 1x1 convolution without stride or pad
- * multiplies the input directly; a depthwise 2-D convolution (one input
- * channel per group) runs a direct loop instead, which beats a product of
- * one-row matrices. ConvTranspose is the same product transposed: filters
- * times input gives the columns, which col2im adds into the output.
+ * Conv lowers each group to one matrix product, run on the tile kernel of
+ * ops_nn.c over a zero-padded, stride-split copy of the input, so the
+ * im2col matrix is never written out (see "Conv as a matrix product"); a
+ * 1x1 convolution without stride or pad reads the input as it is. A
+ * depthwise convolution (one input channel per group) sums shifted runs of
+ * the same copy instead, which beats a product of one-row matrices, and
+ * MaxPool and AveragePool over one or two axes take that loop too. Big
+ * convolutions split their work across k->threads threads. ConvTranspose
+ * is the product transposed: filters times input (cblas_sgemm) gives the
+ * columns, which col2im adds into the output.
  *
  * The window geometry (output size, pads from auto_pad, ceil_mode) follows
  * the ONNX operator specs; attribute values are checked in `prepare`. */
@@ -29,9 +32,10 @@ enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
  * are produced in chunks of at most this size. */
 #define COL_BUDGET ((int64_t)1 << 22)
 
-/* Threads one convolution may use, and multiply-adds worth a thread. */
+/* Threads one convolution may use, and multiply-adds worth a thread of
+ * their own (starting one costs some 40 us). */
 #define CONV_MAX_THREADS 16
-#define CONV_GRAIN ((int64_t)1 << 21)
+#define CONV_GRAIN ((int64_t)1 << 23)
 
 /* Geometry of a sliding window over nd spatial axes. For ConvTranspose,
  * `in` is still the input and `out` the (larger) output. */
@@ -251,252 +255,171 @@ static int64_t col_chunk(int64_t rows, int64_t total)
 /* ---- Conv as a matrix product ----
  *
  * Each group of each image is Y[M][N] = W[M][K] * B[K][N] + bias, with K =
- * Cg * k_size filter taps and N output positions; B is the im2col matrix,
- * or the input itself for a 1x1 convolution without stride or pad. B is
- * never formed whole: blocks of at most KC rows by NC columns are written
- * straight into the layout the tile kernel reads (panels of NR columns, one
- * row of NR after the other) and W is read in place, so each operand is
- * copied at most once (a BLAS call would copy W on every call and B a second
- * time). The kernel keeps an MR x NR tile of Y in registers; the first K
- * block starts it from the bias, so no pass over Y adds the bias. */
+ * Cg * k_size filter taps and N output positions, B being the im2col
+ * matrix, which is never formed. Over one or two spatial axes the input is
+ * copied once, zero-padded and split by stride phase (a stride-2 axis
+ * becomes two half-size planes, one per parity), so that each row of B is
+ * a contiguous run of the copy: tap (c, kh, kw) at output (oh, ow) reads
+ * element (oh + kh*dh/sh) * PW + ow + kw*dw/sw of channel c's plane for
+ * phase (kh*dh % sh, kw*dw % sw). The output is computed on that PW-wide
+ * grid (the columns from OW on are computed and dropped) and the tile
+ * kernel reads B straight from the copy through a table of row offsets. A
+ * 1x1 convolution without stride or pad reads the input itself. With three
+ * or more spatial axes (or strides above 4), blocks of B are packed from
+ * im2col rows.
+ *
+ * The tile kernel keeps an MR x NR block of Y in registers over at most KC
+ * taps and reads W in place; the first block of taps starts from the bias,
+ * so no pass over Y adds it. Work is cut into tasks (group, block of
+ * NC output columns, block of filter rows) that threads share. */
 
-enum { GEMM_KC = 256, GEMM_NC = 512, GEMM_MR_MAX = 8, GEMM_NR_MAX = 32 };
+enum { GEMM_KC = 256, GEMM_NC = 512 };
 
-/* c[r][0..NR) (+)= a[r][0..kc) * panel b[kc][NR] for r < mr (MR rows are
- * computed, rows from mr on repeat row mr-1 and are not stored); without
- * `add` the tile starts from bias[r] (0 when bias is NULL). */
-typedef void (*tile_fn)(const float *a, int64_t lda, const float *b, int64_t kc, float *c, int64_t ldc, int mr,
-                        const float *bias, bool add);
+/* A zero-padded copy of input channels, split by stride phase, for a
+ * window over one or two spatial axes (one axis = a height of 1): in it,
+ * tap (kh, kw) of the window of output (oh, ow) is element oh * pw + ow +
+ * phase_tap(kh, kw) of the channel's copy, whatever the pads and strides,
+ * so the loops over outputs need no bounds tests and read unit-stride
+ * runs. A stride-s axis is split into s interleaved planes (phases); only
+ * the phases some tap reads are kept. */
+typedef struct phase_geom {
+    int64_t ih, iw, pt, pl; /* input size, top and left pads */
+    int64_t sh, sw, kh, kw, dh, dw;
+    int64_t ph, pw, plane;  /* one phase plane: ph rows of pw */
+    int64_t nph, chan;      /* phases kept; floats per channel */
+    int64_t phase[16];      /* phase[a * sw + b]: index of phase (a, b) or -1 */
+} phase_geom;
 
-typedef struct tile_kernel {
-    tile_fn fn;
-    int mr, nr;
-} tile_kernel;
-
-/* Plain C, for any machine. */
-static void tile_c(const float *a, int64_t lda, const float *b, int64_t kc, float *c, int64_t ldc, int mr,
-                   const float *bias, bool add)
+/* Fills pg for g; false when the copy does not apply (more than two
+ * spatial axes, or a stride above 4). */
+static bool phase_geom_init(const win_geom *g, phase_geom *pg)
 {
-    enum { MR = 4, NR = 8 };
-    float acc[MR][NR];
-    const float *ar[MR];
-    for (int r = 0; r < MR; r++) {
-        const int rr = r < mr ? r : mr - 1;
-        ar[r] = a + rr * lda;
-        for (int u = 0; u < NR; u++) acc[r][u] = add ? c[rr * ldc + u] : bias ? bias[rr] : 0.0f;
-    }
-    for (int64_t t = 0; t < kc; t++)
-        for (int r = 0; r < MR; r++)
-            for (int u = 0; u < NR; u++) acc[r][u] += ar[r][t] * b[t * NR + u];
-    for (int r = 0; r < mr; r++)
-        for (int u = 0; u < NR; u++) c[r * ldc + u] = acc[r][u];
+    if (g->nd > 2) return false;
+    const int two = g->nd == 2;
+    pg->ih = two ? g->in[0] : 1;
+    pg->iw = g->in[two];
+    pg->pt = two ? g->pb[0] : 0;
+    pg->pl = g->pb[two];
+    pg->sh = two ? g->s[0] : 1;
+    pg->sw = g->s[two];
+    pg->kh = two ? g->k[0] : 1;
+    pg->kw = g->k[two];
+    pg->dh = two ? g->d[0] : 1;
+    pg->dw = g->d[two];
+    if (pg->sh > 4 || pg->sw > 4) return false;
+    /* the padded input, or what the last window reaches (ceil_mode) */
+    int64_t padded_h = pg->ih + pg->pt + (two ? g->pe[0] : 0), padded_w = pg->iw + pg->pl + g->pe[two];
+    const int64_t reach_h = (two ? g->out[0] - 1 : 0) * pg->sh + (pg->kh - 1) * pg->dh + 1;
+    const int64_t reach_w = (g->out[two] - 1) * pg->sw + (pg->kw - 1) * pg->dw + 1;
+    if (padded_h < reach_h) padded_h = reach_h;
+    if (padded_w < reach_w) padded_w = reach_w;
+    pg->ph = (padded_h + pg->sh - 1) / pg->sh;
+    pg->pw = (padded_w + pg->sw - 1) / pg->sw;
+    pg->plane = pg->ph * pg->pw;
+    for (int i = 0; i < 16; i++) pg->phase[i] = -1;
+    pg->nph = 0;
+    for (int64_t kh = 0; kh < pg->kh; kh++)
+        for (int64_t kw = 0; kw < pg->kw; kw++) {
+            int64_t *ph = &pg->phase[kh * pg->dh % pg->sh * pg->sw + kw * pg->dw % pg->sw];
+            if (*ph < 0) *ph = pg->nph++;
+        }
+    pg->chan = pg->nph * pg->plane;
+    return true;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_X86_TILES 1
-
-__attribute__((target("avx2,fma"))) static void tile_avx2(const float *a, int64_t lda, const float *b, int64_t kc,
-                                                         float *c, int64_t ldc, int mr, const float *bias, bool add)
+/* Floats to allow past the last channel's copy: a run of up to `run`
+ * floats starting at an output of the last row, garbage columns included,
+ * reads that far. */
+static int64_t phase_slack(const phase_geom *pg, int64_t run)
 {
-    enum { MR = 6 };
-    __m256 c0[MR], c1[MR];
-    const float *ar[MR];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
-        const int rr = r < mr ? r : mr - 1;
-        ar[r] = a + rr * lda;
-        if (add) {
-            c0[r] = _mm256_loadu_ps(c + rr * ldc);
-            c1[r] = _mm256_loadu_ps(c + rr * ldc + 8);
-        } else {
-            c0[r] = c1[r] = _mm256_set1_ps(bias ? bias[rr] : 0.0f);
-        }
+    return pg->pw + run + pg->kw * pg->dw + 64;
+}
+
+static int64_t phase_tap(const phase_geom *pg, int64_t kh, int64_t kw)
+{
+    const int64_t a = kh * pg->dh, b = kw * pg->dw;
+    return pg->phase[a % pg->sh * pg->sw + b % pg->sw] * pg->plane + a / pg->sh * pg->pw + b / pg->sw;
+}
+
+/* dst[q] = src[q * s] for q < n; the common strides spelled out so they
+ * vectorize. */
+static inline void gather_stride(float *restrict dst, const float *restrict src, int64_t s, int64_t n)
+{
+    switch (s) {
+    case 1: memcpy(dst, src, (size_t)n * sizeof(float)); break;
+    case 2: for (int64_t q = 0; q < n; q++) dst[q] = src[2 * q]; break;
+    default: for (int64_t q = 0; q < n; q++) dst[q] = src[q * s]; break;
     }
-    for (int64_t t = 0; t < kc; t++, b += 16) {
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            const __m256 av = _mm256_broadcast_ss(ar[r] + t);
-            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
-        if (r < mr) {
-            _mm256_storeu_ps(c + r * ldc, c0[r]);
-            _mm256_storeu_ps(c + r * ldc + 8, c1[r]);
+}
+
+/* The copy of input channel xc into dst (pg->chan floats), the padding
+ * (and what lies past it) reading `pad`. */
+OC_NN_CLONES static void phase_copy(const phase_geom *pg, const float *xc, float *dst, float pad)
+{
+    for (int64_t a = 0; a < pg->sh; a++)
+        for (int64_t b = 0; b < pg->sw; b++) {
+            const int64_t ph = pg->phase[a * pg->sw + b];
+            if (ph < 0) continue;
+            float *d = dst + ph * pg->plane;
+            int64_t lo, hi; /* columns q reading the input: iw = q * sw + b - pl */
+            valid_range(b - pg->pl, pg->sw, pg->iw, pg->pw, &lo, &hi);
+            for (int64_t r = 0; r < pg->ph; r++, d += pg->pw) {
+                const int64_t ih = r * pg->sh + a - pg->pt;
+                if (ih < 0 || ih >= pg->ih || hi <= lo) {
+                    for (int64_t q = 0; q < pg->pw; q++) d[q] = pad;
+                    continue;
+                }
+                for (int64_t q = 0; q < lo; q++) d[q] = pad;
+                gather_stride(d + lo, xc + ih * pg->iw + lo * pg->sw + b - pg->pl, pg->sw, hi - lo);
+                for (int64_t q = hi; q < pg->pw; q++) d[q] = pad;
+            }
         }
 }
 
-__attribute__((target("avx512f"))) static void tile_avx512(const float *a, int64_t lda, const float *b, int64_t kc,
-                                                          float *c, int64_t ldc, int mr, const float *bias, bool add)
-{
-    enum { MR = 8 };
-    __m512 c0[MR], c1[MR];
-    const float *ar[MR];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
-        const int rr = r < mr ? r : mr - 1;
-        ar[r] = a + rr * lda;
-        if (add) {
-            c0[r] = _mm512_loadu_ps(c + rr * ldc);
-            c1[r] = _mm512_loadu_ps(c + rr * ldc + 16);
-        } else {
-            c0[r] = c1[r] = _mm512_set1_ps(bias ? bias[rr] : 0.0f);
-        }
-    }
-    for (int64_t t = 0; t < kc; t++, b += 32) {
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            const __m512 av = _mm512_set1_ps(ar[r][t]);
-            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
-        if (r < mr) {
-            _mm512_storeu_ps(c + r * ldc, c0[r]);
-            _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
-        }
-}
-#endif
-
-/* The widest tile kernel this CPU runs. */
-static tile_kernel pick_tile_kernel(void)
-{
-#ifdef HAVE_X86_TILES
-    if (__builtin_cpu_supports("avx512f")) return (tile_kernel){tile_avx512, 8, 32};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return (tile_kernel){tile_avx2, 6, 16};
-#endif
-    return (tile_kernel){tile_c, 4, 8};
-}
-
-/* One tile of nr <= NR valid columns: a partial one goes through a
- * scratch tile so the kernel always works on whole panels. */
-static void run_tile(const tile_kernel *tk, const float *a, int64_t lda, const float *b, int64_t kc, float *c,
-                     int64_t ldc, int mr, int nr, const float *bias, bool add)
-{
-    if (nr == tk->nr) {
-        tk->fn(a, lda, b, kc, c, ldc, mr, bias, add);
-        return;
-    }
-    float tile[GEMM_MR_MAX * GEMM_NR_MAX];
-    if (add)
-        for (int r = 0; r < mr; r++)
-            for (int u = 0; u < nr; u++) tile[r * tk->nr + u] = c[r * ldc + u];
-    tk->fn(a, lda, b, kc, tile, tk->nr, mr, bias, add);
-    for (int r = 0; r < mr; r++)
-        for (int u = 0; u < nr; u++) c[r * ldc + u] = tile[r * tk->nr + u];
-}
-
-/* One group of one image and what its B matrix is made of. */
-typedef struct gemm_job {
+/* How one convolution runs (see the section comment). */
+typedef struct conv_plan {
     const win_geom *g;
-    const float *x, *w, *b; /* input, filters and bias of the whole convolution */
-    float *y;
-    int64_t C, M, group, Cg, Mg, K, N;
-    bool direct;            /* B is the input itself (1x1, no stride or pad) */
-    tile_kernel tk;
-    int64_t ncb, mcb, mc;   /* column blocks, row blocks (threads) and rows per row block */
-} gemm_job;
+    oc_nn_tile tk;
+    int64_t N, C, M, group, Cg, Mg, K;
+    int mode;               /* GRID_DIRECT, GRID_PHASES or GRID_PACK */
+    int64_t boff_max;       /* GRID_DIRECT: the last of boff */
+    /* the grid: ng columns in rows of pw, of which the first ow are outputs */
+    int64_t ng, pw, ow, oh;
+    phase_geom pg;          /* GRID_PHASES: the input's copy */
+    int64_t copy_floats;
+    int64_t *boff;          /* K offsets of B's rows within a group's source */
+    int64_t seq[GEMM_KC];   /* t * NR: the offsets of a packed panel */
+    int64_t kc;             /* taps per block: K split evenly in blocks of at most KC */
+    int64_t ncb, mcb, mc;   /* column blocks, row blocks and rows per row block */
+} conv_plan;
 
-/* Copies n <= nr values of src (stride s) into dst and zeroes dst up to nr. */
-static inline void panel_row(float *restrict dst, const float *restrict src, int64_t s, int64_t n, int nr)
+enum { GRID_DIRECT, GRID_PHASES, GRID_PACK };
+
+/* What the tasks of one image share. */
+typedef struct conv_image {
+    const conv_plan *pl;
+    const float *src;       /* B's source: the input image or its copy */
+    int64_t avail;          /* floats readable from src on */
+    const float *w, *b;
+    float *y;               /* the image's output */
+} conv_image;
+
+/* Copies n <= nr values of src into dst and zeroes dst up to nr. */
+static inline void panel_row(float *restrict dst, const float *restrict src, int64_t n, int nr)
 {
     int64_t u = 0;
-    if (s == 1)
-        for (; u < n; u++) dst[u] = src[u];
-    else
-        for (; u < n; u++) dst[u] = src[u * s];
+    for (; u < n; u++) dst[u] = src[u];
     for (; u < nr; u++) dst[u] = 0.0f;
 }
 
-/* The panels of B for a convolution over one or two spatial axes: for each
- * panel, its nr output positions seen through each filter tap in turn, so
- * the panels are written in order; a panel crosses at most a few output
- * rows, and each piece of a row is a copy (or strided gather) of an input
- * row between zeros. */
-static void pack_b_2d(const gemm_job *jb, const float *xg, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *bp)
-{
-    const win_geom *g = jb->g;
-    const int two = g->nd == 2, nr = jb->tk.nr;
-    const int64_t IH = two ? g->in[0] : 1, IW = g->in[two], OW = g->out[two], KH = two ? g->k[0] : 1,
-                  KW = g->k[two];
-    const int64_t sh = two ? g->s[0] : 1, sw = g->s[two], dh = two ? g->d[0] : 1, dw = g->d[two];
-    const int64_t ph = two ? g->pb[0] : 0, pw = g->pb[two];
-    float *dst = bp;
-    for (int64_t p = 0; p * nr < nc; p++) {
-        const int64_t jp = j0 + p * nr, w = nc - p * nr < nr ? nc - p * nr : nr;
-        const int64_t oh0 = jp / OW, ow0 = jp % OW;
-        int64_t c = k0 / (KH * KW), kh = k0 / KW % KH, kw = k0 % KW;
-        for (int64_t t = 0; t < kc; t++, dst += nr) {
-            const float *xc = xg + c * IH * IW;
-            int64_t u = 0, oh = oh0, ow = ow0;
-            while (u < w) {
-                const int64_t seg = w - u < OW - ow ? w - u : OW - ow;
-                const int64_t ih = oh * sh + kh * dh - ph, iw = ow * sw + kw * dw - pw;
-                int64_t lo = 0, hi = 0; /* positions [lo, hi) of the piece read the input */
-                if (ih >= 0 && ih < IH) {
-                    if (sw == 1) {
-                        lo = iw < 0 ? -iw : 0;
-                        hi = IW - iw < seg ? IW - iw : seg;
-                    } else {
-                        valid_range(iw, sw, IW, seg, &lo, &hi);
-                    }
-                    if (lo > seg) lo = seg;
-                    if (hi < lo) hi = lo;
-                }
-                float *d = dst + u;
-                for (int64_t q = 0; q < lo; q++) d[q] = 0.0f;
-                if (hi > lo) {
-                    const float *src = xc + ih * IW + iw + lo * sw;
-                    if (sw == 1)
-                        for (int64_t q = lo; q < hi; q++) d[q] = src[q - lo];
-                    else
-                        for (int64_t q = lo; q < hi; q++) d[q] = src[(q - lo) * sw];
-                }
-                for (int64_t q = hi; q < seg; q++) d[q] = 0.0f;
-                u += seg;
-                ow = 0;
-                oh++;
-            }
-            for (; u < nr; u++) dst[u] = 0.0f;
-            if (++kw == KW) {
-                kw = 0;
-                if (++kh == KH) {
-                    kh = 0;
-                    c++;
-                }
-            }
-        }
-    }
-}
-
-/* Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B for the input channels
- * xg, as panels: element (t, j) at bp[((j / nr) * kc + t) * nr + j % nr],
- * zero past nc. row holds nc floats of scratch. */
-static void pack_b(const gemm_job *jb, const float *xg, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *row,
+/* GRID_PACK: rows [k0, k0 + kc) and columns [j0, j0 + nc) of B for input
+ * channels xg, as panels of nr columns (element (t, j) at bp[((j / nr) * kc
+ * + t) * nr + j % nr]), zero past nc; row is nc floats of scratch. */
+static void pack_b(const conv_plan *pl, const float *xg, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *row,
                    float *bp)
 {
-    const win_geom *g = jb->g;
-    const int nr = jb->tk.nr;
-    if (jb->direct) {
-        float *dst = bp;
-        for (int64_t p = 0; p * nr < nc; p++) {
-            const int64_t w = nc - p * nr < nr ? nc - p * nr : nr;
-            for (int64_t t = 0; t < kc; t++, dst += nr) panel_row(dst, xg + (k0 + t) * g->in_size + j0 + p * nr, 1, w, nr);
-        }
-        return;
-    }
-    if (g->nd <= 2) {
-        pack_b_2d(jb, xg, k0, kc, j0, nc, bp);
-        return;
-    }
-    const int64_t np = (nc + nr - 1) / nr;
+    const win_geom *g = pl->g;
+    const int nr = pl->tk.nr;
     for (int64_t t = 0; t < kc; t++) {
         int64_t kidx[OC_MAX_DIMS], r = (k0 + t) % g->k_size;
         for (int i = g->nd - 1; i >= 0; i--) {
@@ -504,56 +427,135 @@ static void pack_b(const gemm_job *jb, const float *xg, int64_t k0, int64_t kc, 
             r /= g->k[i];
         }
         im2col_row(xg + (k0 + t) / g->k_size * g->in_size, g, kidx, j0, j0 + nc, row);
-        for (int64_t p = 0; p < np; p++) {
+        for (int64_t p = 0; p * nr < nc; p++) {
             const int64_t w = nc - p * nr < nr ? nc - p * nr : nr;
-            panel_row(bp + (p * kc + t) * nr, row + p * nr, 1, w, nr);
+            panel_row(bp + (p * kc + t) * nr, row + p * nr, w, nr);
         }
     }
 }
 
-/* Task `task` of a convolution: (image, group, column block, row block). */
-static void gemm_task(const gemm_job *jb, int64_t task, float *row, float *bp)
+/* Task `task` of an image: (group, column block, row block). scratch holds
+ * a KC x NC block of B and one im2col row (GRID_PACK), or one packed panel
+ * and MR rows of NC outputs. */
+static void conv_task(const conv_image *im, int64_t task, float *scratch)
 {
-    const int64_t mb = task % jb->mcb, cb = task / jb->mcb % jb->ncb, ng = task / jb->mcb / jb->ncb;
-    const int64_t n = ng / jb->group, gr = ng % jb->group;
-    const float *xg = jb->x + (n * jb->C + gr * jb->Cg) * jb->g->in_size;
-    const float *wg = jb->w + gr * jb->Mg * jb->K;
-    const float *bg = jb->b ? jb->b + gr * jb->Mg : NULL;
-    float *yg = jb->y + (n * jb->M + gr * jb->Mg) * jb->N;
-    const int64_t j0 = cb * GEMM_NC, nc = jb->N - j0 < GEMM_NC ? jb->N - j0 : GEMM_NC;
-    const int64_t i0 = mb * jb->mc, i1 = i0 + jb->mc < jb->Mg ? i0 + jb->mc : jb->Mg;
-    const int nr = jb->tk.nr, mr = jb->tk.mr;
-    if (jb->K == 0) {
-        for (int64_t i = i0; i < i1; i++)
-            for (int64_t j = j0; j < j0 + nc; j++) yg[i * jb->N + j] = bg ? bg[i] : 0.0f;
+    const conv_plan *pl = im->pl;
+    const int64_t mb = task % pl->mcb, cb = task / pl->mcb % pl->ncb, gr = task / pl->mcb / pl->ncb;
+    const int nr = pl->tk.nr, mr = pl->tk.mr;
+    const int64_t j0 = cb * GEMM_NC, nc = pl->ng - j0 < GEMM_NC ? pl->ng - j0 : GEMM_NC;
+    const int64_t i0 = mb * pl->mc, i1 = i0 + pl->mc < pl->Mg ? i0 + pl->mc : pl->Mg;
+    const int64_t src_off = gr * pl->Cg * (pl->mode == GRID_PHASES ? pl->pg.chan : pl->g->in_size);
+    const float *src = im->src + src_off;
+    const int64_t avail = im->avail - src_off; /* floats readable from src on */
+    const float *wg = im->w + gr * pl->Mg * pl->K;
+    const float *bg = im->b ? im->b + gr * pl->Mg : NULL;
+    float *yg = im->y + gr * pl->Mg * pl->g->out_size;
+    if (pl->mode == GRID_PACK) {
+        /* B's blocks are packed once and used by every row block */
+        for (int64_t k0 = 0; k0 < pl->K; k0 += pl->kc) {
+            const int64_t kc = pl->K - k0 < pl->kc ? pl->K - k0 : pl->kc;
+            pack_b(pl, src, k0, kc, j0, nc, scratch + GEMM_KC * GEMM_NC, scratch);
+            for (int64_t i = i0; i < i1; i += mr)
+                for (int64_t p = 0; p * nr < nc; p++) {
+                    const int w = (int)(nc - p * nr < nr ? nc - p * nr : nr);
+                    oc_nn_run_tile(&pl->tk, wg + i * pl->K + k0, pl->K, scratch + p * kc * nr, pl->seq, kc,
+                                   yg + i * pl->ng + j0 + p * nr, pl->ng, (int)(i1 - i < mr ? i1 - i : mr), w,
+                                   bg ? bg + i : NULL, k0 > 0);
+                }
+        }
         return;
     }
-    for (int64_t k0 = 0; k0 < jb->K; k0 += GEMM_KC) {
-        const int64_t kc = jb->K - k0 < GEMM_KC ? jb->K - k0 : GEMM_KC;
-        pack_b(jb, xg, k0, kc, j0, nc, row, bp);
-        for (int64_t i = i0; i < i1; i += mr) {
-            const int m = (int)(i1 - i < mr ? i1 - i : mr);
+    /* Row blocks outermost: each filter row is read once, front to back,
+     * while the block's part of B stays in cache. Off the dense case the
+     * rows gather in scratch and only their output columns are stored. */
+    const bool dense = pl->pw == pl->ow;
+    float *rows = scratch + GEMM_KC * OC_NN_TILE_NR_MAX;
+    for (int64_t i = i0; i < i1; i += mr) {
+        const int m = (int)(i1 - i < mr ? i1 - i : mr);
+        float *c = dense ? yg + i * pl->ng + j0 : rows;
+        const int64_t ldc = dense ? pl->ng : GEMM_NC;
+        for (int64_t k0 = 0; k0 < pl->K; k0 += pl->kc) {
+            const int64_t kc = pl->K - k0 < pl->kc ? pl->K - k0 : pl->kc;
             for (int64_t p = 0; p * nr < nc; p++) {
                 const int w = (int)(nc - p * nr < nr ? nc - p * nr : nr);
-                run_tile(&jb->tk, wg + i * jb->K + k0, jb->K, bp + p * kc * nr, kc, yg + i * jb->N + j0 + p * nr,
-                         jb->N, m, w, bg ? bg + i : NULL, k0 > 0);
+                const int64_t jp = j0 + p * nr;
+                const float *b = src + jp;
+                const int64_t *boff = pl->boff + k0;
+                if (pl->mode == GRID_DIRECT && pl->boff_max + jp + nr > avail) {
+                    /* whole rows of this panel would read past the input: copy what is there */
+                    for (int64_t t = 0; t < kc; t++) {
+                        const int64_t have = avail - (pl->boff[k0 + t] + jp);
+                        panel_row(scratch + t * nr, src + pl->boff[k0 + t] + jp, have < nr ? have : nr, nr);
+                    }
+                    b = scratch;
+                    boff = pl->seq;
+                }
+                oc_nn_run_tile(&pl->tk, wg + i * pl->K + k0, pl->K, b, boff, kc, c + p * nr, ldc, m, w,
+                               bg ? bg + i : NULL, k0 > 0);
+            }
+        }
+        if (dense) continue;
+        /* grid columns [j0, j0 + nc) hold outputs (oh, ow) for ow < OW */
+        for (int r = 0; r < m; r++) {
+            float *yr = yg + (i + r) * pl->oh * pl->ow;
+            int64_t j = j0, oh = j0 / pl->pw, ow = j0 % pl->pw;
+            while (j < j0 + nc) {
+                const int64_t run = pl->pw - ow < j0 + nc - j ? pl->pw - ow : j0 + nc - j;
+                if (ow < pl->ow)
+                    memcpy(yr + oh * pl->ow + ow, rows + r * GEMM_NC + (j - j0),
+                           (size_t)((pl->ow - ow < run ? pl->ow - ow : run)) * sizeof(float));
+                j += run;
+                ow = 0;
+                oh++;
             }
         }
     }
 }
 
-typedef struct gemm_worker {
-    const gemm_job *jb;
-    int64_t t0, t1;  /* tasks [t0, t1) */
-    float *buf;      /* scratch: one B block and one im2col row */
-} gemm_worker;
-
-static void *gemm_worker_main(void *arg)
+/* GRID_PHASES: the copy of one image's channels. */
+static void build_phases(const conv_plan *pl, const float *x, float *xp)
 {
-    const gemm_worker *wk = arg;
-    float *bp = wk->buf, *row = wk->buf + GEMM_KC * GEMM_NC;
-    for (int64_t t = wk->t0; t < wk->t1; t++) gemm_task(wk->jb, t, row, bp);
-    return NULL;
+    const phase_geom *pg = &pl->pg;
+    for (int64_t c = 0; c < pl->C; c++) phase_copy(pg, x + c * pg->ih * pg->iw, xp + c * pg->chan, 0.0f);
+    memset(xp + pl->C * pg->chan, 0, (size_t)(pl->copy_floats - pl->C * pg->chan) * sizeof(float));
+}
+
+/* Chooses the mode and fills the grid geometry and B's row offsets. */
+static oc_status conv_plan_init(oc_kctx *k, conv_plan *pl)
+{
+    const win_geom *g = pl->g;
+    pl->tk = oc_nn_pick_tile();
+    for (int t = 0; t < GEMM_KC; t++) pl->seq[t] = (int64_t)t * pl->tk.nr;
+    /* 288 taps go as 144 + 144, not 256 + 32: a short block pays the
+     * tile's loads and stores for little work */
+    const int64_t kblocks = (pl->K + GEMM_KC - 1) / GEMM_KC;
+    pl->kc = (pl->K + kblocks - 1) / kblocks;
+    bool pointwise = g->k_size == 1;
+    for (int i = 0; i < g->nd; i++) pointwise = pointwise && g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
+    /* (reading unpadded stride-1 windows straight from the input too was
+     * tried: the panels near its end, which must then be copied, cost
+     * more than the copy saves) */
+    if (pointwise) pl->mode = GRID_DIRECT;
+    else if (phase_geom_init(g, &pl->pg)) pl->mode = GRID_PHASES;
+    else pl->mode = GRID_PACK;
+    pl->ng = g->out_size;
+    pl->ow = pl->pw = g->out[g->nd - 1];
+    pl->oh = g->out_size / (pl->ow > 0 ? pl->ow : 1);
+    pl->boff = oc_malloc((size_t)pl->K * sizeof(int64_t));
+    if (!pl->boff) return oc_kfail(k, OC_ERR_NOMEM, "out of memory");
+    if (pl->mode == GRID_DIRECT) {
+        for (int64_t t = 0; t < pl->K; t++) pl->boff[t] = t * g->in_size;
+        pl->boff_max = (pl->K - 1) * g->in_size;
+    }
+    if (pl->mode != GRID_PHASES) return OC_OK;
+    const phase_geom *pg = &pl->pg;
+    pl->pw = pg->pw;
+    pl->ng = pl->oh * pl->pw;
+    pl->copy_floats = pl->C * pg->chan + phase_slack(pg, pl->tk.nr);
+    const int64_t ks = pg->kh * pg->kw;
+    for (int64_t t = 0; t < ks; t++) pl->boff[t] = phase_tap(pg, t / pg->kw, t % pg->kw);
+    for (int64_t t = ks; t < pl->K; t++) pl->boff[t] = pl->boff[t - ks] + pg->chan;
+    return OC_OK;
 }
 
 /* Threads for `work` multiply-adds: all of k->threads (0 = one per core)
@@ -566,91 +568,212 @@ static int64_t conv_threads(const oc_kctx *k, int64_t work)
     return nt < 1 ? 1 : nt;
 }
 
-static oc_status conv_gemm(oc_kctx *k, const win_geom *g, const float *x, const float *w, const float *b, int64_t N,
-                           int64_t C, int64_t M, int64_t group, float *y)
+/* fn(arg, begin, end, scratch): one part of a range, with `scratch` its own. */
+typedef void (*part_fn)(void *arg, int64_t begin, int64_t end, float *scratch);
+
+typedef struct part {
+    part_fn fn;
+    void *arg;
+    int64_t begin, end;
+    float *scratch;
+} part;
+
+static void *part_main(void *arg)
 {
-    gemm_job jb = {.g = g, .x = x, .w = w, .b = b, .y = y, .C = C, .M = M, .group = group};
-    jb.Cg = C / group;
-    jb.Mg = M / group;
-    jb.K = jb.Cg * g->k_size;
-    jb.N = g->out_size;
-    jb.direct = g->k_size == 1;
-    for (int i = 0; i < g->nd; i++) jb.direct = jb.direct && g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
-    jb.tk = pick_tile_kernel();
-    jb.ncb = (jb.N + GEMM_NC - 1) / GEMM_NC;
-    int64_t work = 0;
-    if (oc_mul_overflow_i64(N * M, jb.N, &work) || oc_mul_overflow_i64(work, jb.K > 0 ? jb.K : 1, &work))
-        return oc_kfail(k, OC_ERR_UNSUPPORTED, "convolution too large");
-    const int64_t nt = conv_threads(k, work);
-    /* rows split too when columns alone do not give every thread work */
-    const int64_t col_tasks = N * group * jb.ncb;
-    const int64_t row_blocks = (jb.Mg + jb.tk.mr - 1) / jb.tk.mr;
-    jb.mcb = nt > 1 && col_tasks < 2 * nt ? (2 * nt + col_tasks - 1) / col_tasks : 1;
-    if (jb.mcb > row_blocks) jb.mcb = row_blocks > 0 ? row_blocks : 1;
-    jb.mc = (row_blocks + jb.mcb - 1) / jb.mcb * jb.tk.mr;
-    jb.mcb = jb.Mg > 0 ? (jb.Mg + jb.mc - 1) / jb.mc : 1;
-    const int64_t tasks = col_tasks * jb.mcb;
-    const size_t buf_floats = (size_t)GEMM_KC * GEMM_NC + GEMM_NC;
-    gemm_worker wk[CONV_MAX_THREADS];
+    const part *p = arg;
+    p->fn(p->arg, p->begin, p->end, p->scratch);
+    return NULL;
+}
+
+/* Runs fn over [0, n) in parts on up to conv_threads(work) threads, each
+ * part with `floats` floats of scratch. */
+static oc_status run_parts(oc_kctx *k, int64_t n, int64_t work, size_t floats, part_fn fn, void *arg)
+{
+    int64_t nt = conv_threads(k, work);
+    if (nt > n) nt = n;
+    part parts[CONV_MAX_THREADS];
     pthread_t th[CONV_MAX_THREADS];
     bool started[CONV_MAX_THREADS] = {false};
-    const int64_t nw = nt < tasks ? nt : tasks;
     oc_status st = OC_OK;
-    for (int64_t i = 0; i < nw; i++) {
-        wk[i] = (gemm_worker){&jb, tasks * i / nw, tasks * (i + 1) / nw, NULL};
-        wk[i].buf = oc_aligned_alloc(64, buf_floats * sizeof(float));
-        if (!wk[i].buf) {
-            st = oc_kfail(k, OC_ERR_NOMEM, "out of memory for convolution scratch");
-            for (int64_t j = 0; j < i; j++) oc_aligned_free(wk[j].buf);
-            return st;
+    int64_t made = 0;
+    for (; made < nt; made++) {
+        parts[made] = (part){fn, arg, n * made / nt, n * (made + 1) / nt, NULL};
+        parts[made].scratch = oc_aligned_alloc(64, (floats ? floats : 1) * sizeof(float));
+        if (!parts[made].scratch) {
+            st = oc_kfail(k, OC_ERR_NOMEM, "out of memory for %zu floats of scratch", floats);
+            goto cleanup;
         }
     }
-    for (int64_t i = 1; i < nw; i++) started[i] = pthread_create(&th[i], NULL, gemm_worker_main, &wk[i]) == 0;
-    if (nw > 0) gemm_worker_main(&wk[0]);
-    for (int64_t i = 1; i < nw; i++) {
+    for (int64_t i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, part_main, &parts[i]) == 0;
+    if (nt > 0) part_main(&parts[0]);
+    for (int64_t i = 1; i < nt; i++) {
         if (started[i]) pthread_join(th[i], NULL);
-        else gemm_worker_main(&wk[i]);
+        else part_main(&parts[i]);
     }
-    for (int64_t i = 0; i < nw; i++) oc_aligned_free(wk[i].buf);
+cleanup:
+    for (int64_t i = 0; i < made; i++) oc_aligned_free(parts[i].scratch);
     return st;
 }
 
-#define DW_MAX_KW 64
-
-/* Depthwise 2-D: one input channel per group, M = C * multiplier. Rows of
- * the output accumulate whole shifted input rows (vectorizable). */
-static void conv_depthwise2d(const win_geom *g, const float *x, const float *w, const float *b, int64_t N, int64_t C,
-                             int64_t M, float *y)
+/* conv_task over tasks [begin, end). */
+static void conv_part(void *arg, int64_t begin, int64_t end, float *scratch)
 {
-    const int64_t mult = M / C, IH = g->in[0], IW = g->in[1], OH = g->out[0], OW = g->out[1];
-    const int64_t KH = g->k[0], KW = g->k[1], sh = g->s[0], sw = g->s[1], dh = g->d[0], dw = g->d[1];
-    const int64_t ph = g->pb[0], pw = g->pb[1];
-    int64_t lo[DW_MAX_KW], hi[DW_MAX_KW];
-    for (int64_t kw = 0; kw < KW; kw++) valid_range(kw * dw - pw, sw, IW, OW, &lo[kw], &hi[kw]);
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t m = 0; m < M; m++) {
-            const float *xc = x + (n * C + m / mult) * IH * IW;
-            const float *wm = w + m * KH * KW;
-            float *ym = y + (n * M + m) * OH * OW;
-            const float bias = b ? b[m] : 0.0f;
-            for (int64_t oh = 0; oh < OH; oh++) {
-                float *yr = ym + oh * OW;
-                for (int64_t ow = 0; ow < OW; ow++) yr[ow] = bias;
-                for (int64_t kh = 0; kh < KH; kh++) {
-                    const int64_t ih = oh * sh + kh * dh - ph;
-                    if (ih < 0 || ih >= IH) continue;
-                    const float *xr = xc + ih * IW;
-                    for (int64_t kw = 0; kw < KW; kw++) {
-                        const float wv = wm[kh * KW + kw];
-                        const int64_t a = lo[kw];
-                        /* outputs a.. read the input from a * sw + kw * dw - pw on */
-                        const float *xs = xr + a * sw + kw * dw - pw;
-                        if (sw == 1) oc_nn_axpy(yr + a, xs, wv, hi[kw] - a);
-                        else oc_nn_axpy_strided(yr + a, xs, wv, hi[kw] - a, sw);
-                    }
-                }
+    for (int64_t t = begin; t < end; t++) conv_task(arg, t, scratch);
+}
+
+static oc_status conv_gemm(oc_kctx *k, const win_geom *g, const float *x, const float *w, const float *b, int64_t N,
+                           int64_t C, int64_t M, int64_t group, float *y)
+{
+    conv_plan pl = {.g = g, .N = N, .C = C, .M = M, .group = group};
+    pl.Cg = C / group;
+    pl.Mg = M / group;
+    pl.K = pl.Cg * g->k_size;
+    if (pl.K == 0) { /* no input channels: the bias */
+        for (int64_t i = 0; i < N * M; i++)
+            for (int64_t j = 0; j < g->out_size; j++) y[i * g->out_size + j] = b ? b[i % M] : 0.0f;
+        return OC_OK;
+    }
+    int64_t work = 0;
+    if (oc_mul_overflow_i64(M, g->out_size, &work) || oc_mul_overflow_i64(work, pl.K, &work))
+        return oc_kfail(k, OC_ERR_UNSUPPORTED, "convolution too large");
+    FORWARD_IF_ERROR(conv_plan_init(k, &pl));
+    pl.ncb = (pl.ng + GEMM_NC - 1) / GEMM_NC;
+    const int64_t nt = conv_threads(k, work);
+    /* rows split too when columns alone do not give every thread work */
+    const int64_t col_tasks = group * pl.ncb;
+    const int64_t row_blocks = pl.Mg > 0 ? (pl.Mg + pl.tk.mr - 1) / pl.tk.mr : 1;
+    int64_t mcb = nt > 1 && col_tasks < 2 * nt ? (2 * nt + col_tasks - 1) / col_tasks : 1;
+    if (mcb > row_blocks) mcb = row_blocks;
+    pl.mc = (row_blocks + mcb - 1) / mcb * pl.tk.mr;
+    pl.mcb = pl.Mg > 0 ? (pl.Mg + pl.mc - 1) / pl.mc : 1;
+    const size_t scratch = pl.mode == GRID_PACK ? (size_t)GEMM_KC * GEMM_NC + GEMM_NC
+                                                : (size_t)GEMM_KC * OC_NN_TILE_NR_MAX + OC_NN_TILE_MR_MAX * GEMM_NC;
+    float *copy = NULL;
+    oc_status st = OC_OK;
+    if (pl.mode == GRID_PHASES) {
+        copy = oc_aligned_alloc(64, (size_t)pl.copy_floats * sizeof(float));
+        if (!copy) {
+            st = oc_kfail(k, OC_ERR_NOMEM, "out of memory for the convolution's scratch");
+            goto cleanup;
+        }
+    }
+    for (int64_t n = 0; n < N && st == OC_OK; n++) {
+        const float *xn = x + n * C * g->in_size;
+        if (copy) build_phases(&pl, xn, copy);
+        conv_image im = {&pl, copy ? copy : xn, copy ? pl.copy_floats : (N - n) * C * g->in_size, w, b,
+                         y + n * M * g->out_size};
+        st = run_parts(k, col_tasks * pl.mcb, work, scratch, conv_part, &im);
+    }
+cleanup:
+    oc_aligned_free(copy);
+    oc_free(pl.boff);
+    return st;
+}
+
+/* ---- Depthwise Conv ----
+ *
+ * One input channel per group (M = C * multiplier) over one or two spatial
+ * axes: each output plane is the sum over taps of a weight times a shifted
+ * run of the channel's phase copy (MaxPool and AveragePool use the same
+ * loop). Outputs go in chunks of DW_VL along the (flattened) output plane,
+ * DW_CHUNKS chunks at a time so the adds of one tap are independent. */
+
+typedef float dw_vec __attribute__((vector_size(64)));
+enum { DW_VL = 16, DW_CHUNKS = 4 };
+
+/* The sums below may use fused multiply-adds (one rounding instead of
+ * two): the build is ISO C, which otherwise keeps them apart. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+/* One output plane over the taps t of a window: y[oh][ow] = bias + sum_t
+ * w[t] * xp[oh * pw + ow + toff[t]], or (is_max) the largest of those
+ * xp values. */
+static inline __attribute__((always_inline)) void window_plane(const float *xp, int64_t pw, const int64_t *toff,
+                                                               const float *w, int64_t ntaps, float bias, float *y,
+                                                               int64_t OH, int64_t OW, const bool is_max)
+{
+    const int64_t per_row = (OW + DW_VL - 1) / DW_VL, chunks = OH * per_row;
+    int64_t oh = 0, ow = 0; /* where chunk q0 starts */
+    for (int64_t q0 = 0; q0 < chunks; q0 += DW_CHUNKS) {
+        const float *src[DW_CHUNKS];
+        float *dst[DW_CHUNKS];
+        int64_t len[DW_CHUNKS];
+        dw_vec acc[DW_CHUNKS];
+        for (int i = 0; i < DW_CHUNKS; i++) {
+            /* chunks past the end repeat the last one and are not stored */
+            src[i] = xp + oh * pw + ow;
+            dst[i] = y + oh * OW + ow;
+            len[i] = q0 + i < chunks ? (OW - ow < DW_VL ? OW - ow : DW_VL) : 0;
+            acc[i] = (dw_vec){0} + (is_max ? -INFINITY : bias);
+            if (q0 + i + 1 < chunks && (ow += DW_VL) >= OW) {
+                ow = 0;
+                oh++;
             }
         }
+        for (int64_t t = 0; t < ntaps; t++) {
+            const float wv = is_max ? 0.0f : w[t];
+#pragma GCC unroll 8
+            for (int i = 0; i < DW_CHUNKS; i++) {
+                dw_vec v;
+                memcpy(&v, src[i] + toff[t], sizeof(v));
+                if (!is_max) {
+                    acc[i] += wv * v;
+                    continue;
+                }
+                /* lane by lane, which compiles to one vector max; NaN
+                 * inputs are passed over, as in pool_plane */
+                for (int u = 0; u < DW_VL; u++) acc[i][u] = v[u] > acc[i][u] ? v[u] : acc[i][u];
+            }
+        }
+        for (int i = 0; i < DW_CHUNKS; i++) {
+            if (len[i] == DW_VL) memcpy(dst[i], &acc[i], sizeof(acc[i]));
+            else if (len[i] > 0) memcpy(dst[i], &acc[i], (size_t)len[i] * sizeof(float));
+        }
+    }
+}
+
+OC_NN_CLONES static void dw_plane(const float *xp, int64_t pw, const int64_t *toff, const float *w, int64_t ntaps,
+                                  float bias, float *y, int64_t OH, int64_t OW)
+{
+    window_plane(xp, pw, toff, w, ntaps, bias, y, OH, OW, false);
+}
+
+OC_NN_CLONES static void max_plane(const float *xp, int64_t pw, const int64_t *toff, int64_t ntaps, float *y,
+                                   int64_t OH, int64_t OW)
+{
+    window_plane(xp, pw, toff, NULL, ntaps, 0.0f, y, OH, OW, true);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+typedef struct dw_job {
+    phase_geom pg;
+    const float *x, *w, *b;
+    float *y;
+    int64_t C, M, mult, ntaps, OH, OW, in_size, out_size;
+    int64_t *toff;
+} dw_job;
+
+/* Output planes [begin, end) (image-major); scratch holds one channel copy. */
+static void dw_part(void *arg, int64_t begin, int64_t end, float *scratch)
+{
+    const dw_job *j = arg;
+    int64_t have = -1; /* (image, channel) whose copy is in scratch */
+    /* what the garbage lanes of the last row read */
+    memset(scratch + j->pg.chan, 0, (size_t)phase_slack(&j->pg, DW_VL) * sizeof(float));
+    for (int64_t p = begin; p < end; p++) {
+        const int64_t n = p / j->M, m = p % j->M, c = n * j->C + m / j->mult;
+        if (c != have) {
+            phase_copy(&j->pg, j->x + c * j->in_size, scratch, 0.0f);
+            have = c;
+        }
+        dw_plane(scratch, j->pg.pw, j->toff, j->w + m * j->ntaps, j->ntaps, j->b ? j->b[m] : 0.0f,
+                 j->y + p * j->out_size, j->OH, j->OW);
     }
 }
 
@@ -703,9 +826,21 @@ oc_status oc_nn_conv_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_te
     FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], OC_DTYPE_FLOAT, x->ndim, ydims));
     if (out[0].numel == 0) return OC_OK;
     const float *xf = x->data, *wf = w->data, *bf = b ? b->data : NULL;
-    if (nd == 2 && Cg == 1 && group == C && group > 1 && g.k[1] <= DW_MAX_KW) {
-        conv_depthwise2d(&g, xf, wf, bf, N, C, M, out[0].data);
-        return OC_OK;
+    dw_job dj = {.x = xf, .w = wf, .b = bf, .y = out[0].data, .C = C, .M = M};
+    if (Cg == 1 && group == C && group > 1 && phase_geom_init(&g, &dj.pg)) {
+        dj.mult = M / C;
+        dj.ntaps = g.k_size;
+        dj.OW = g.out[nd - 1];
+        dj.OH = g.out_size / dj.OW;
+        dj.in_size = g.in_size;
+        dj.out_size = g.out_size;
+        dj.toff = oc_malloc((size_t)dj.ntaps * sizeof(int64_t));
+        if (!dj.toff) return oc_kfail(k, OC_ERR_NOMEM, "out of memory");
+        for (int64_t t = 0; t < dj.ntaps; t++) dj.toff[t] = phase_tap(&dj.pg, t / dj.pg.kw, t % dj.pg.kw);
+        const size_t scratch = (size_t)(dj.pg.chan + phase_slack(&dj.pg, DW_VL));
+        const oc_status st = run_parts(k, N * M, N * M * g.out_size * g.k_size, scratch, dw_part, &dj);
+        oc_free(dj.toff);
+        return st;
     }
     return conv_gemm(k, &g, xf, wf, bf, N, C, M, group, out[0].data);
 }
@@ -1036,6 +1171,121 @@ oc_status oc_nn_pool_prepare(oc_kctx *k)
     return OC_OK;
 }
 
+/* MaxPool (without Indices) and AveragePool over one or two spatial axes:
+ * the window loop of depthwise Conv on each plane's phase copy, padded
+ * with -inf for MaxPool and 0 for AveragePool, whose sums are then divided
+ * by the count of each window (separable: rows times columns). */
+typedef struct pool_fast_job {
+    phase_geom pg;
+    const pool_job *j;
+    const float *x;
+    float *y;
+    int64_t in_size, out_size, OH, OW, ntaps;
+    int64_t *toff;
+    float *ones;
+    bool inside;            /* every window inside the input: pool_plane_inside */
+} pool_fast_job;
+
+/* One plane when every window lies inside the input (no pads, no
+ * dilation): the window's rows are folded into row (one vertical pass)
+ * and then its columns (one pass along the row), no copy of the plane. */
+OC_NN_CLONES static void pool_plane_inside(const pool_fast_job *f, const float *x, float *y, float *row, bool is_max)
+{
+    const int64_t IW = f->pg.iw, KH = f->pg.kh, KW = f->pg.kw, sh = f->pg.sh, sw = f->pg.sw;
+    const float scale = 1.0f / (float)(KH * KW);
+    for (int64_t oh = 0; oh < f->OH; oh++, y += f->OW) {
+        const float *r = x + oh * sh * IW;
+        /* a NaN never wins a max, as in pool_plane */
+        if (is_max)
+            for (int64_t i = 0; i < IW; i++) row[i] = r[i] > -INFINITY ? r[i] : -INFINITY;
+        else
+            for (int64_t i = 0; i < IW; i++) row[i] = r[i];
+        for (int64_t kh = 1; kh < KH; kh++) {
+            r += IW;
+            if (is_max)
+                for (int64_t i = 0; i < IW; i++) row[i] = r[i] > row[i] ? r[i] : row[i];
+            else
+                for (int64_t i = 0; i < IW; i++) row[i] += r[i];
+        }
+        if (is_max && sw == 2 && KW == 2) { /* the common 2x2 / 2 */
+            for (int64_t ow = 0; ow < f->OW; ow++) {
+                const float a = row[2 * ow], b = row[2 * ow + 1];
+                y[ow] = b > a ? b : a;
+            }
+            continue;
+        }
+        for (int64_t ow = 0; ow < f->OW; ow++) {
+            const float *w = row + ow * sw;
+            float m = w[0];
+            for (int64_t kw = 1; kw < KW; kw++) m = is_max ? (w[kw] > m ? w[kw] : m) : m + w[kw];
+            y[ow] = is_max ? m : m * scale;
+        }
+    }
+}
+
+static void pool_fast_part(void *arg, int64_t begin, int64_t end, float *scratch)
+{
+    const pool_fast_job *f = arg;
+    const pool_job *j = f->j;
+    const bool is_max = j->kind == POOL_MAX;
+    if (f->inside) {
+        for (int64_t p = begin; p < end; p++)
+            pool_plane_inside(f, f->x + p * f->in_size, f->y + p * f->out_size, scratch, is_max);
+        return;
+    }
+    memset(scratch + f->pg.chan, 0, (size_t)phase_slack(&f->pg, DW_VL) * sizeof(float));
+    for (int64_t p = begin; p < end; p++) {
+        float *y = f->y + p * f->out_size;
+        phase_copy(&f->pg, f->x + p * f->in_size, scratch, is_max ? -INFINITY : 0.0f);
+        if (is_max) {
+            max_plane(scratch, f->pg.pw, f->toff, f->ntaps, y, f->OH, f->OW);
+            continue;
+        }
+        dw_plane(scratch, f->pg.pw, f->toff, f->ones, f->ntaps, 0.0f, y, f->OH, f->OW);
+        for (int64_t oh = 0; oh < f->OH; oh++) {
+            const int64_t ch = j->count_pad ? j->cp[1][oh] : j->hi[1][oh] - j->lo[1][oh];
+            float *yr = y + oh * f->OW;
+            for (int64_t ow = 0; ow < f->OW; ow++) {
+                const int64_t n = ch * (j->count_pad ? j->cp[2][ow] : j->hi[2][ow] - j->lo[2][ow]);
+                yr[ow] = n > 0 ? yr[ow] / (float)n : 0.0f;
+            }
+        }
+    }
+}
+
+static oc_status pool_fast(oc_kctx *k, pool_fast_job *f, const pool_job *j, const win_geom *g, const float *x,
+                           float *y, int64_t planes)
+{
+    f->j = j;
+    f->x = x;
+    f->y = y;
+    f->in_size = g->in_size;
+    f->out_size = g->out_size;
+    f->OW = g->out[g->nd - 1];
+    f->OH = g->out_size / f->OW;
+    f->ntaps = g->k_size;
+    f->toff = oc_malloc((size_t)f->ntaps * sizeof(int64_t));
+    f->ones = oc_malloc((size_t)f->ntaps * sizeof(float));
+    oc_status st = OC_OK;
+    if (!f->toff || !f->ones) {
+        st = oc_kfail(k, OC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (int64_t t = 0; t < f->ntaps; t++) {
+        f->toff[t] = phase_tap(&f->pg, t / f->pg.kw, t % f->pg.kw);
+        f->ones[t] = 1.0f;
+    }
+    const phase_geom *pg = &f->pg;
+    f->inside = pg->pt == 0 && pg->pl == 0 && pg->dh == 1 && pg->dw == 1 && (f->OH - 1) * pg->sh + pg->kh <= pg->ih &&
+                (f->OW - 1) * pg->sw + pg->kw <= pg->iw;
+    const size_t scratch = f->inside ? (size_t)pg->iw : (size_t)(pg->chan + phase_slack(pg, DW_VL));
+    st = run_parts(k, planes, planes * g->out_size * g->k_size, scratch, pool_fast_part, f);
+cleanup:
+    oc_free(f->toff);
+    oc_free(f->ones);
+    return st;
+}
+
 static oc_status pool_run(oc_kctx *k, const oc_ten *x, oc_ten *out, size_t n_out, int kind)
 {
     const oc_node *node = k->node;
@@ -1082,9 +1332,15 @@ static oc_status pool_run(oc_kctx *k, const oc_ten *x, oc_ten *out, size_t n_out
     }
     const bool col_major = oc_attr_int(node, "storage_order", 0) == 1;
     int64_t *idx = want_idx ? out[1].data : NULL;
-    for (int64_t p = 0; p < planes; p++)
-        pool_plane(&j, xf + p * g.in_size, yf + p * g.out_size, idx ? idx + p * g.out_size : NULL, p * g.in_size,
-                   col_major);
+    oc_status st = OC_OK;
+    pool_fast_job fj;
+    if (!idx && kind != POOL_LP && phase_geom_init(&g, &fj.pg)) {
+        st = pool_fast(k, &fj, &j, &g, xf, yf, planes);
+    } else {
+        for (int64_t p = 0; p < planes; p++)
+            pool_plane(&j, xf + p * g.in_size, yf + p * g.out_size, idx ? idx + p * g.out_size : NULL,
+                       p * g.in_size, col_major);
+    }
     if (small_int) {
         unsigned char *dst = out[0].data;
         const float lo = x->dtype == OC_DTYPE_UINT8 ? 0.0f : -128.0f;
@@ -1092,10 +1348,10 @@ static oc_status pool_run(oc_kctx *k, const oc_ten *x, oc_ten *out, size_t n_out
             float v = yf[i] < lo ? lo : yf[i];
             dst[i] = x->dtype == OC_DTYPE_UINT8 ? (unsigned char)v : (unsigned char)(int8_t)v;
         }
-        oc_free(tmp);
     }
+    oc_free(tmp);
     oc_free(buf);
-    return OC_OK;
+    return st;
 }
 
 oc_status oc_nn_maxpool_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
@@ -1111,6 +1367,20 @@ oc_status oc_nn_avgpool_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
 oc_status oc_nn_lppool_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
     return pool_run(k, n_in ? in[0] : NULL, out, n_out, POOL_LP);
+}
+
+/* The sum of n floats: sixteen running float sums (one vector), added in
+ * double at the end. */
+OC_NN_CLONES static double sum_floats(const float *x, int64_t n)
+{
+    float lane[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int u = 0; u < 16; u++) lane[u] += x[i + u];
+    double s = 0;
+    for (int u = 0; u < 16; u++) s += lane[u];
+    for (; i < n; i++) s += x[i];
+    return s;
 }
 
 static oc_status global_pool(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, int kind)
@@ -1137,9 +1407,7 @@ static oc_status global_pool(oc_kctx *k, const oc_ten *const *in, size_t n_in, o
             for (int64_t i = 1; i < plane; i++) m = xp[i] > m ? xp[i] : m;
             y[c] = m;
         } else if (kind == POOL_AVG) {
-            double s = 0;
-            for (int64_t i = 0; i < plane; i++) s += xp[i];
-            y[c] = plane ? (float)(s / (double)plane) : 0.0f;
+            y[c] = plane ? (float)(sum_floats(xp, plane) / (double)plane) : 0.0f;
         } else {
             double s = 0;
             for (int64_t i = 0; i < plane; i++) s += p == 2 ? (double)xp[i] * xp[i] : pow(fabs(xp[i]), p);

@@ -7,7 +7,8 @@
  * Kernels compute in float32 (Gemm and MatMul also in double, MatMul also on
  * int32/int64; Resize's nearest mode moves elements of any fixed-width type).
  * Matrix products go to OpenBLAS; MatMul folds the batch of A into one
- * product when B has no batch. Statistics (means, variances, norms) are
+ * product when B has no batch. The tile kernel Conv's products run on
+ * lives here too, in one version per instruction set. Statistics (means, variances, norms) are
  * accumulated in double. Resize computes each axis' source coordinates once
  * and then gathers (nearest) or interpolates one axis at a time (linear and
  * cubic are separable), skipping axes it leaves unchanged. */
@@ -17,6 +18,150 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86_TILES 1
+#endif
+
+/* ---- the tile kernel of the convolutions ----
+ *
+ * One MR x NR block of a matrix product kept in registers while the taps
+ * go by (see ops_nn_internal.h); one version per instruction set, the
+ * widest the CPU runs picked at run time. Rows of B are found through a
+ * table of offsets, so B may be a packed panel or rows of a bigger array. */
+
+/* Plain C, for any machine. */
+static void tile_c(const float *a, int64_t lda, const float *b, const int64_t *boff, int64_t kc, float *c,
+                   int64_t ldc, int mr, const float *bias, bool add)
+{
+    enum { MR = 4, NR = 8 };
+    float acc[MR][NR];
+    const float *ar[MR];
+    for (int r = 0; r < MR; r++) {
+        const int rr = r < mr ? r : mr - 1;
+        ar[r] = a + rr * lda;
+        for (int u = 0; u < NR; u++) acc[r][u] = add ? c[rr * ldc + u] : bias ? bias[rr] : 0.0f;
+    }
+    for (int64_t t = 0; t < kc; t++) {
+        const float *bt = b + boff[t];
+        for (int r = 0; r < MR; r++)
+            for (int u = 0; u < NR; u++) acc[r][u] += ar[r][t] * bt[u];
+    }
+    for (int r = 0; r < mr; r++)
+        for (int u = 0; u < NR; u++) c[r * ldc + u] = acc[r][u];
+}
+
+#ifdef HAVE_X86_TILES
+
+__attribute__((target("avx2,fma"))) static void tile_avx2(const float *a, int64_t lda, const float *b,
+                                                         const int64_t *boff, int64_t kc, float *c, int64_t ldc,
+                                                         int mr, const float *bias, bool add)
+{
+    enum { MR = 6 };
+    __m256 c0[MR], c1[MR];
+    const float *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        const int rr = r < mr ? r : mr - 1;
+        ar[r] = a + rr * lda;
+        if (add) {
+            c0[r] = _mm256_loadu_ps(c + rr * ldc);
+            c1[r] = _mm256_loadu_ps(c + rr * ldc + 8);
+        } else {
+            c0[r] = c1[r] = _mm256_set1_ps(bias ? bias[rr] : 0.0f);
+        }
+    }
+    for (int64_t t = 0; t < kc; t++) {
+        const float *bt = b + boff[t];
+        const __m256 b0 = _mm256_loadu_ps(bt), b1 = _mm256_loadu_ps(bt + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m256 av = _mm256_broadcast_ss(ar[r] + t);
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm256_storeu_ps(c + r * ldc, c0[r]);
+            _mm256_storeu_ps(c + r * ldc + 8, c1[r]);
+        }
+}
+
+__attribute__((target("avx512f"))) static void tile_avx512(const float *a, int64_t lda, const float *b,
+                                                          const int64_t *boff, int64_t kc, float *c, int64_t ldc,
+                                                          int mr, const float *bias, bool add)
+{
+    enum { MR = 8 };
+    __m512 c0[MR], c1[MR];
+    const float *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        const int rr = r < mr ? r : mr - 1;
+        ar[r] = a + rr * lda;
+        if (add) {
+            c0[r] = _mm512_loadu_ps(c + rr * ldc);
+            c1[r] = _mm512_loadu_ps(c + rr * ldc + 16);
+        } else {
+            c0[r] = c1[r] = _mm512_set1_ps(bias ? bias[rr] : 0.0f);
+        }
+    }
+    for (int64_t t = 0; t < kc; t++) {
+        const float *bt = b + boff[t];
+        const __m512 b0 = _mm512_loadu_ps(bt), b1 = _mm512_loadu_ps(bt + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m512 av = _mm512_set1_ps(ar[r][t]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm512_storeu_ps(c + r * ldc, c0[r]);
+            _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+        }
+}
+#endif
+
+size_t oc_nn_list_tiles(oc_nn_tile *out, size_t cap)
+{
+    size_t n = 0;
+#ifdef HAVE_X86_TILES
+    if (n < cap && __builtin_cpu_supports("avx512f")) out[n++] = (oc_nn_tile){tile_avx512, 8, 32};
+    if (n < cap && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        out[n++] = (oc_nn_tile){tile_avx2, 6, 16};
+#endif
+    if (n < cap) out[n++] = (oc_nn_tile){tile_c, 4, 8};
+    return n;
+}
+
+oc_nn_tile oc_nn_pick_tile(void)
+{
+    oc_nn_tile t;
+    oc_nn_list_tiles(&t, 1);
+    return t;
+}
+
+void oc_nn_run_tile(const oc_nn_tile *tk, const float *a, int64_t lda, const float *b, const int64_t *boff,
+                    int64_t kc, float *c, int64_t ldc, int mr, int nr, const float *bias, bool add)
+{
+    if (nr == tk->nr) {
+        tk->fn(a, lda, b, boff, kc, c, ldc, mr, bias, add);
+        return;
+    }
+    float tile[OC_NN_TILE_MR_MAX * OC_NN_TILE_NR_MAX];
+    if (add)
+        for (int r = 0; r < mr; r++)
+            for (int u = 0; u < nr; u++) tile[r * tk->nr + u] = c[r * ldc + u];
+    tk->fn(a, lda, b, boff, kc, tile, tk->nr, mr, bias, add);
+    for (int r = 0; r < mr; r++)
+        for (int u = 0; u < nr; u++) c[r * ldc + u] = tile[r * tk->nr + u];
+}
+
 
 /* ---- shared helpers ---- */
 
@@ -254,6 +399,24 @@ static oc_status bn_prepare(oc_kctx *k)
     return OC_OK;
 }
 
+/* y = x * a + b per channel (or, per_elem, per element of a sample). */
+OC_NN_CLONES static void bn_apply(const float *x, float *y, const float *a, const float *b, int64_t N, int64_t C,
+                                  int64_t S, bool per_elem)
+{
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *xp = x + (n * C + c) * S;
+            float *yp = y + (n * C + c) * S;
+            if (per_elem) {
+                const float *ac = a + c * S, *bc = b + c * S;
+                for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * ac[i] + bc[i];
+            } else {
+                const float ac = a[c], bc = b[c];
+                for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * ac + bc;
+            }
+        }
+}
+
 static oc_status bn_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
     (void)n_out;
@@ -282,20 +445,7 @@ static oc_status bn_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten
         ab[i] = (float)a;
         ab[P + i] = (float)(bi[i] - mu[i] * a);
     }
-    const float *xf = x->data;
-    float *y = out[0].data;
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t c = 0; c < C; c++) {
-            const float *xp = xf + (n * C + c) * S;
-            float *yp = y + (n * C + c) * S;
-            if (per_elem) {
-                const float *a = ab + c * S, *b = ab + P + c * S;
-                for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * a[i] + b[i];
-            } else {
-                oc_nn_scale_shift(yp, xp, ab[c], ab[P + c], S);
-            }
-        }
-    }
+    bn_apply(x->data, out[0].data, ab, ab + P, N, C, S, per_elem);
     oc_free(ab);
     return OC_OK;
 }

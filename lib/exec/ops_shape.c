@@ -315,12 +315,32 @@ static oc_status constant_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, 
         const oc_tensor *t = a->t;
         if (t->ndim < 0 || t->ndim > OC_MAX_DIMS)
             return oc_kfail(k, OC_ERR_UNSUPPORTED, "constant of rank %d (at most %d)", t->ndim, OC_MAX_DIMS);
-        FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], t->dtype, t->ndim, t->dims));
-        if (out[0].nbytes == 0) return OC_OK;
-        if (!t->data || t->nbytes != out[0].nbytes)
-            return oc_kfail(k, OC_ERR_INVALID, "value tensor has %zu bytes of data, expected %zu", t->nbytes,
-                            out[0].nbytes);
-        memcpy(out[0].data, t->data, t->nbytes);
+        int64_t numel = 1;
+        for (int i = 0; i < t->ndim; i++)
+            if (t->dims[i] < 0 || oc_mul_overflow_i64(numel, t->dims[i], &numel))
+                return oc_kfail(k, OC_ERR_INVALID, "value tensor has a bad shape");
+        const int64_t want = oc_tensor_expected_nbytes(t->dtype, numel);
+        if (t->dtype == OC_DTYPE_STRING || want < 0)
+            return oc_kfail(k, OC_ERR_UNSUPPORTED, "constant of type %s", oc_dtype_name(t->dtype));
+        if (want == 0) return oc_ten_alloc(k, &out[0], t->dtype, t->ndim, t->dims);
+        if (!t->data || t->nbytes != (size_t)want)
+            return oc_kfail(k, OC_ERR_INVALID, "value tensor has %zu bytes of data, expected %lld", t->nbytes,
+                            (long long)want);
+        if ((uintptr_t)t->data & 15) { /* kernels may count on initializer alignment: copy */
+            FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], t->dtype, t->ndim, t->dims));
+            memcpy(out[0].data, t->data, t->nbytes);
+            return OC_OK;
+        }
+        /* a read-only view of the model's bytes, which outlive the run,
+         * rather than a copy made on every run */
+        oc_ten_release(&out[0]);
+        out[0].dtype = t->dtype;
+        out[0].ndim = t->ndim;
+        if (t->ndim) memcpy(out[0].dims, t->dims, (size_t)t->ndim * sizeof(int64_t));
+        out[0].numel = numel;
+        out[0].nbytes = (size_t)want;
+        out[0].data = (void *)t->data;
+        out[0].borrowed = true;
         return OC_OK;
     }
     if ((a = oc_node_attr(n, "value_float"))) {

@@ -19,35 +19,52 @@ size_t oc_ten_elem_size(int dtype)
     return bits >= 8 ? (size_t)bits / 8 : 0;
 }
 
-static oc_status ten_alloc(oc_ctx *ctx, struct oc_exec *ex, const char *who, oc_ten *t, int dtype, int ndim,
-                           const int64_t *dims)
+/* An allocation failure, naming k's node when there is one (the message
+ * is only formatted here, not on every allocation). */
+static oc_status alloc_fail(oc_ctx *ctx, const oc_kctx *k, oc_status st, const char *fmt, ...) OC_PRINTF(4, 5);
+
+static oc_status alloc_fail(oc_ctx *ctx, const oc_kctx *k, oc_status st, const char *fmt, ...)
+{
+    char detail[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (!k) return oc_fail(ctx, st, "tensor: %s", detail);
+    return oc_fail(ctx, st, "node '%s' (%s): %s", k->node->name ? k->node->name : "", k->node->op_type, detail);
+}
+
+/* Shapes t and gives it storage: zeroed unless `zero` is false (the
+ * caller writes every byte). */
+static oc_status ten_alloc(oc_ctx *ctx, struct oc_exec *ex, const oc_kctx *who, oc_ten *t, int dtype, int ndim,
+                           const int64_t *dims, bool zero)
 {
     memset(t, 0, sizeof(*t));
     if (ndim < 0 || ndim > OC_MAX_DIMS)
-        return oc_fail(ctx, OC_ERR_UNSUPPORTED, "%s: tensor of rank %d (at most %d)", who, ndim, OC_MAX_DIMS);
+        return alloc_fail(ctx, who, OC_ERR_UNSUPPORTED, "tensor of rank %d (at most %d)", ndim, OC_MAX_DIMS);
     t->dtype = dtype;
     t->ndim = ndim;
     int64_t n = 1;
     for (int i = 0; i < ndim; i++) {
-        if (dims[i] < 0) return oc_fail(ctx, OC_ERR_INVALID, "%s: negative dim %lld", who, (long long)dims[i]);
+        if (dims[i] < 0) return alloc_fail(ctx, who, OC_ERR_INVALID, "negative dim %lld", (long long)dims[i]);
         t->dims[i] = dims[i];
-        if (oc_mul_overflow_i64(n, dims[i], &n))
-            return oc_fail(ctx, OC_ERR_INVALID, "%s: tensor size overflows", who);
+        if (oc_mul_overflow_i64(n, dims[i], &n)) return alloc_fail(ctx, who, OC_ERR_INVALID, "tensor size overflows");
     }
     t->numel = n;
     int64_t bytes = oc_tensor_expected_nbytes(dtype, n);
     if (bytes < 0 || dtype == OC_DTYPE_STRING)
-        return oc_fail(ctx, OC_ERR_UNSUPPORTED, "%s: cannot allocate a tensor of type %s", who, oc_dtype_name(dtype));
+        return alloc_fail(ctx, who, OC_ERR_UNSUPPORTED, "cannot allocate a tensor of type %s", oc_dtype_name(dtype));
     /* refuse sizes no machine here can hold rather than thrash */
     if ((uint64_t)bytes > ((uint64_t)1 << 40))
-        return oc_fail(ctx, OC_ERR_NOMEM, "%s: tensor of %lld bytes", who, (long long)bytes);
+        return alloc_fail(ctx, who, OC_ERR_NOMEM, "tensor of %lld bytes", (long long)bytes);
     size_t cap = ((size_t)bytes + 63) & ~(size_t)63;
     if (!cap) cap = 64;
     /* a buffer a finished tensor gave back: no page faults for a fresh mapping */
     void *p = ex ? oc_exec_buf_get(ex, cap) : NULL;
     if (!p) p = oc_aligned_alloc(64, cap);
-    if (!p) return oc_fail(ctx, OC_ERR_NOMEM, "%s: out of memory for %lld bytes", who, (long long)bytes);
-    memset(p, 0, cap);
+    if (!p) return alloc_fail(ctx, who, OC_ERR_NOMEM, "out of memory for %lld bytes", (long long)bytes);
+    if (zero) memset(p, 0, cap);
+    else memset((char *)p + bytes, 0, cap - (size_t)bytes); /* the padding past the data */
     t->data = p;
     t->nbytes = (size_t)bytes;
     return OC_OK;
@@ -55,15 +72,13 @@ static oc_status ten_alloc(oc_ctx *ctx, struct oc_exec *ex, const char *who, oc_
 
 oc_status oc_ten_new(oc_ctx *ctx, oc_ten *t, int dtype, int ndim, const int64_t *dims)
 {
-    return ten_alloc(ctx, NULL, "tensor", t, dtype, ndim, dims);
+    return ten_alloc(ctx, NULL, NULL, t, dtype, ndim, dims, true);
 }
 
 oc_status oc_ten_alloc(oc_kctx *k, oc_ten *t, int dtype, int ndim, const int64_t *dims)
 {
-    char who[300];
-    snprintf(who, sizeof(who), "node '%s' (%s)", k->node->name ? k->node->name : "", k->node->op_type);
     oc_ten_release(t);
-    return ten_alloc(k->ctx, k->ex, who, t, dtype, ndim, dims);
+    return ten_alloc(k->ctx, k->ex, k, t, dtype, ndim, dims, true);
 }
 
 oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndim, const int64_t *dims)
@@ -84,11 +99,15 @@ oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndi
         out->borrowed = true;
         return OC_OK;
     }
-    FORWARD_IF_ERROR(oc_ten_alloc(k, out, in->dtype, ndim, dims));
+    /* every byte is copied below: no need to zero them first */
+    oc_ten_release(out);
+    FORWARD_IF_ERROR(ten_alloc(k->ctx, k->ex, k, out, in->dtype, ndim, dims, false));
     if (out->numel != in->numel)
         return oc_kfail(k, OC_ERR_INVALID, "cannot reshape %lld elements into %lld", (long long)in->numel,
                         (long long)out->numel);
-    if (in->nbytes) memcpy(out->data, in->data, in->nbytes);
+    const size_t n = in->nbytes < out->nbytes ? in->nbytes : out->nbytes;
+    if (n) memcpy(out->data, in->data, n);
+    if (n < out->nbytes) memset((char *)out->data + n, 0, out->nbytes - n);
     return OC_OK;
 }
 

@@ -3,6 +3,7 @@
  * written here (or hand-checked values), across attributes, broadcasting
  * and the behaviour changes between opset versions. */
 #include "exec/exec.h"
+#include "exec/ops_nn_internal.h"
 #include "unit.h"
 
 #include <math.h>
@@ -86,6 +87,8 @@ static oc_ten T(int dtype, int ndim, const int64_t *dims, const void *data)
 }
 
 static oc_ctx ctx;
+/* k->threads of the kernels run_op runs */
+static int run_threads = 1;
 
 /* Runs op (prepare, then run) at opset on inputs (NULL = omitted) with
  * attrs; n_out outputs named "y0", "y1"... (released by the caller after
@@ -108,7 +111,7 @@ static oc_status run_op(const char *op, int64_t opset, const oc_attr *attrs, siz
     node.attrs = (oc_attr *)attrs;
     node.n_attrs = n_attrs;
     oc_ctx_init(&ctx);
-    oc_kctx k = {&ctx, &node, opset, NULL, 1};
+    oc_kctx k = {&ctx, &node, opset, NULL, run_threads};
     const oc_op_def *def = oc_op_find("", op, opset);
     if (!def) return OC_ERR_UNSUPPORTED;
     memset(outs, 0, n_out * sizeof(*outs));
@@ -292,6 +295,90 @@ static void conv_depthwise(void)
     CHECK(conv_check(&c2, NULL, false));
     conv_case c3 = {2, 1, 6, 6, 6, {6, 6}, {3, 3}, {1, 2}, {1, 1}, {0}};
     CHECK(conv_check(&c3, "SAME_LOWER", true));
+}
+
+/* Shapes that cross the blocks of the convolution's product: several
+ * blocks of taps and of output columns, row counts off the tile height,
+ * wide strides, outputs on a padded grid, and two threads. */
+static void conv_blocked(void)
+{
+    /* 360 taps, 13 filters, 900 outputs on a 32-wide grid */
+    conv_case c1 = {2, 1, 40, 13, 1, {30, 30}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&c1, NULL, true));
+    /* stride and dilation 2, uneven pads; stride 3 leaves a phase unused */
+    conv_case c2 = {2, 1, 5, 9, 1, {17, 19}, {3, 3}, {2, 2}, {2, 2}, {2, 1, 1, 2}};
+    CHECK(conv_check(&c2, NULL, true));
+    conv_case c3 = {2, 2, 3, 4, 1, {11, 13}, {2, 2}, {3, 3}, {1, 1}, {0, 0, 0, 0}};
+    CHECK(conv_check(&c3, NULL, false));
+    /* stride 5: im2col panels */
+    conv_case c4 = {2, 1, 3, 4, 1, {16, 16}, {3, 3}, {5, 5}, {1, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&c4, NULL, true));
+    /* 1x1 on the input itself: 667 columns, a partial last panel; grouped */
+    conv_case c5 = {2, 2, 16, 10, 1, {23, 29}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}};
+    CHECK(conv_check(&c5, NULL, true));
+    conv_case c6 = {2, 1, 8, 12, 4, {5, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}};
+    CHECK(conv_check(&c6, NULL, true));
+    /* no pad, stride 1: B's rows are runs of the input itself, the last
+     * ones reaching past the end of the batch */
+    conv_case c10 = {2, 3, 5, 7, 1, {8, 9}, {3, 3}, {1, 1}, {1, 1}, {0, 0, 0, 0}};
+    CHECK(conv_check(&c10, NULL, true));
+    conv_case c11 = {2, 2, 6, 4, 2, {9, 11}, {3, 2}, {1, 1}, {1, 2}, {0, 0, 0, 0}};
+    CHECK(conv_check(&c11, NULL, false));
+    /* enough work for two threads: by columns, then by rows (7x7 output) */
+    run_threads = 2;
+    conv_case c7 = {2, 1, 32, 48, 1, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&c7, NULL, true));
+    conv_case c8 = {2, 1, 512, 80, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&c8, NULL, true));
+    conv_case c9 = {2, 1, 64, 64, 64, {172, 172}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&c9, NULL, true));
+    run_threads = 1;
+    /* depthwise: wide rows, multiplier with stride and dilation, stride
+     * 5 (the product path), one axis */
+    conv_case d1 = {2, 1, 6, 6, 6, {9, 40}, {5, 5}, {1, 1}, {1, 1}, {2, 2, 2, 2}};
+    CHECK(conv_check(&d1, NULL, true));
+    conv_case d2 = {2, 2, 3, 9, 3, {12, 35}, {3, 3}, {2, 2}, {2, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&d2, NULL, true));
+    conv_case d3 = {2, 1, 4, 4, 4, {12, 12}, {3, 3}, {5, 5}, {1, 1}, {1, 1, 1, 1}};
+    CHECK(conv_check(&d3, NULL, true));
+    conv_case d4 = {1, 1, 4, 4, 4, {50}, {5}, {1}, {1}, {2, 2}};
+    CHECK(conv_check(&d4, NULL, false));
+}
+
+/* Every tile kernel the CPU runs against plain loops: B through an offset
+ * table (rows of a bigger array), partial rows and columns, bias or
+ * accumulation. */
+static void tile_kernels(void)
+{
+    oc_nn_tile tk[4];
+    const size_t n = oc_nn_list_tiles(tk, 4);
+    CHECK(n >= 1 && tk[n - 1].mr == 4 && tk[n - 1].nr == 8);
+    enum { KC = 37, LDA = 41, LDB = 50, LDC = 40 };
+    float *a = rnd(OC_NN_TILE_MR_MAX * LDA), *b = rnd(KC * LDB + OC_NN_TILE_NR_MAX), *bias = rnd(OC_NN_TILE_MR_MAX);
+    float *c0 = rnd(OC_NN_TILE_MR_MAX * LDC);
+    int64_t boff[KC];
+    for (int t = 0; t < KC; t++) boff[t] = (int64_t)((t * 7) % KC) * LDB + t % 3;
+    for (size_t v = 0; v < n; v++)
+        for (int mr = 1; mr <= tk[v].mr; mr++)
+            for (int nr = 1; nr <= tk[v].nr; nr += tk[v].nr / 4 + 1)
+                for (int add = 0; add < 2; add++) {
+                    float c[OC_NN_TILE_MR_MAX * LDC], want[OC_NN_TILE_MR_MAX * LDC];
+                    memcpy(c, c0, sizeof(c));
+                    memcpy(want, c0, sizeof(want));
+                    for (int r = 0; r < mr; r++)
+                        for (int u = 0; u < nr; u++) {
+                            double s = add ? c0[r * LDC + u] : bias[r];
+                            for (int t = 0; t < KC; t++) s += (double)a[r * LDA + t] * b[boff[t] + u];
+                            want[r * LDC + u] = (float)s;
+                        }
+                    oc_nn_run_tile(&tk[v], a, LDA, b, boff, KC, c, LDC, mr, nr, bias, add);
+                    /* nothing outside the mr x nr block is touched */
+                    CHECK(close_to(c, want, OC_NN_TILE_MR_MAX * LDC, 1e-5f));
+                }
+    free(a);
+    free(b);
+    free(bias);
+    free(c0);
 }
 
 static void conv_1d_3d(void)
@@ -663,7 +750,8 @@ static void pool_ref(const pool_case *c, bool max, bool count_pad, const int64_t
         }
 }
 
-static bool pool_check(const pool_case *c, const char *op, bool count_pad)
+/* MaxPool also checks the Indices output when idx is set. */
+static bool pool_check_idx(const pool_case *c, const char *op, bool count_pad, bool idx)
 {
     const bool max = !strcmp(op, "MaxPool");
     int64_t out[2];
@@ -689,18 +777,42 @@ static bool pool_check(const pool_case *c, const char *op, bool count_pad)
                      A_i("ceil_mode", c->ceil),
                      max ? A_ints("dilations", c->d, 2) : A_i("count_include_pad", count_pad)};
     oc_ten y[2];
-    oc_status st = run_op(op, 12, at, 5, in, 1, y, max ? 2 : 1);
+    const size_t n_out = max && idx ? 2 : 1;
+    oc_status st = run_op(op, 12, at, 5, in, 1, y, n_out);
     bool ok = st == OC_OK && y[0].numel == planes * os && close_to(y[0].data, want, planes * os, 1e-5f);
-    if (ok && max) ok = memcmp(y[1].data, arg, (size_t)(planes * os) * sizeof(int64_t)) == 0;
-    release(y, max ? 2 : 1);
+    if (ok && n_out == 2) ok = memcmp(y[1].data, arg, (size_t)(planes * os) * sizeof(int64_t)) == 0;
+    if (st == OC_OK) release(y, n_out);
     free(x);
     free(want);
     free(arg);
     return ok;
 }
 
+static bool pool_check(const pool_case *c, const char *op, bool count_pad)
+{
+    return pool_check_idx(c, op, count_pad, true);
+}
+
 static void pools(void)
 {
+    /* without Indices MaxPool takes the vector loop */
+    pool_case c0 = {{37, 41}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 0};
+    CHECK(pool_check_idx(&c0, "MaxPool", false, false));
+    CHECK(pool_check_idx(&c0, "AveragePool", true, false));
+    pool_case c02 = {{8, 7}, {2, 3}, {3, 2}, {2, 1}, {0, 1, 2, 0}, 1};
+    CHECK(pool_check_idx(&c02, "MaxPool", false, false));
+    pool_case c03 = {{9, 50}, {2, 5}, {2, 1}, {2, 3}, {1, 2, 0, 2}, 1};
+    CHECK(pool_check_idx(&c03, "MaxPool", false, false));
+    pool_case c04 = {{6, 6}, {3, 3}, {2, 2}, {1, 1}, {0, 0, 1, 1}, 1};
+    CHECK(pool_check_idx(&c04, "AveragePool", false, false));
+    /* every window inside the input: rows then columns, no copy */
+    pool_case c05 = {{24, 25}, {2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 0};
+    CHECK(pool_check_idx(&c05, "MaxPool", false, false));
+    CHECK(pool_check_idx(&c05, "AveragePool", false, false));
+    pool_case c06 = {{9, 11}, {3, 2}, {2, 3}, {1, 1}, {0, 0, 0, 0}, 0};
+    CHECK(pool_check_idx(&c06, "MaxPool", false, false));
+    CHECK(pool_check_idx(&c06, "AveragePool", true, false));
+
     pool_case c1 = {{7, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 0};
     CHECK(pool_check(&c1, "MaxPool", false));
     CHECK(pool_check(&c1, "AveragePool", false));
@@ -999,6 +1111,8 @@ int main(void)
 {
     RUN(conv_2d);
     RUN(conv_depthwise);
+    RUN(tile_kernels);
+    RUN(conv_blocked);
     RUN(conv_1d_3d);
     RUN(conv_refusals);
     RUN(convtranspose);
