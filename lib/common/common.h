@@ -69,6 +69,13 @@ void oc_aligned_free(void *p);
  * Returns how many allocations were made since the last call. */
 uint64_t oc_alloc_fail_at(uint64_t nth);
 
+/* float16 / bfloat16 bit patterns: round to nearest even, NaN kept NaN,
+ * overflow to infinity (lib/common/dtype.c). */
+float oc_half_to_float(uint16_t h);
+uint16_t oc_float_to_half(float f);
+float oc_bf16_to_float(uint16_t h);
+uint16_t oc_float_to_bf16(float f);
+
 /* Growable array helper: ensures *cap >= need, elements of `elem` bytes,
  * allocated from the arena (old contents copied). */
 bool oc_arena_grow(oc_arena *a, void **arr, size_t *cap, size_t need, size_t elem);

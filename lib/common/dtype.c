@@ -3,6 +3,8 @@
  * until the table knows it. */
 #include "common.h"
 
+#include <string.h>
+
 typedef struct dtype_traits {
     const char *name;
     int bits;
@@ -52,4 +54,64 @@ int oc_dtype_bits(int dtype)
 {
     if (dtype < 0 || dtype >= OC_DTYPE_COUNT) return 0;
     return dtype_table[dtype].bits;
+}
+
+
+/* ---- 16-bit floats (bit patterns in uint16_t) ---- */
+
+float oc_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0x1f) {
+        bits = sign | 0x7f800000u | m << 13;
+    } else if (e) {
+        bits = sign | (e + 112) << 23 | m << 13;
+    } else {
+        /* zero or subnormal: m * 2^-24 is exact in float */
+        float f = (float)m * 0x1p-24f;
+        return sign ? -f : f;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t oc_float_to_half(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffffu;
+    if (a >= 0x7f800000u) return (uint16_t)(sign | 0x7c00 | (a > 0x7f800000u ? 0x200 : 0));
+    int e = (int)(a >> 23) - 127;
+    if (e > 15) return (uint16_t)(sign | 0x7c00);
+    uint32_t mant = a & 0x7fffff;
+    if (e >= -14) {
+        uint32_t h = (uint32_t)(e + 15) << 10 | mant >> 13, rem = mant & 0x1fff;
+        if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++; /* a carry into the exponent is right */
+        return (uint16_t)(sign | h);
+    }
+    /* subnormal half: units of 2^-24; the value is (mant | 2^23) * 2^(e-23) */
+    int shift = -(e + 1);
+    if (shift > 24) return (uint16_t)sign;
+    uint32_t m = mant | 0x800000u, h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+float oc_bf16_to_float(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t oc_float_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
+    x += 0x7fff + ((x >> 16) & 1);
+    return (uint16_t)(x >> 16);
 }

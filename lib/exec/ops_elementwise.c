@@ -116,29 +116,7 @@ static uint32_t encode_small_float(double v, int ebits, int mbits)
     return sign | (uint32_t)h;
 }
 
-static float half_to_float(uint16_t h)
-{
-    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    const uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    uint32_t bits;
-    if (e == 0) {
-        float f = ldexp((float)m, -24);
-        return h & 0x8000 ? -f : f;
-    }
-    if (e == 31) bits = sign | 0x7f800000u | m << 13;
-    else bits = sign | (e + 112) << 23 | m << 13;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
-static float bf16_to_float(uint16_t h)
-{
-    const uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 static uint16_t float_to_f16(double v) { return (uint16_t)encode_small_float(v, 5, 10); }
 static uint16_t float_to_bf16(double v) { return (uint16_t)encode_small_float(v, 8, 7); }
@@ -150,7 +128,7 @@ static void widen_halves(int dt, const void *src, float *dst, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         uint16_t h;
         memcpy(&h, p + 2 * i, 2);
-        dst[i] = dt == OC_DTYPE_FLOAT16 ? half_to_float(h) : bf16_to_float(h);
+        dst[i] = dt == OC_DTYPE_FLOAT16 ? oc_half_to_float(h) : oc_bf16_to_float(h);
     }
 }
 
@@ -1016,7 +994,7 @@ static void load_f64(int dt, const unsigned char *p, int64_t n, double *d)
         for (int64_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, p + 2 * i, 2);
-            d[i] = dt == OC_DTYPE_FLOAT16 ? half_to_float(h) : bf16_to_float(h);
+            d[i] = dt == OC_DTYPE_FLOAT16 ? oc_half_to_float(h) : oc_bf16_to_float(h);
         }
         break;
     default: break;

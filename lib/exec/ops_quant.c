@@ -84,63 +84,9 @@ static bool q_bounds(int dtype, int32_t *lo, int32_t *hi)
     }
 }
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
-    if (e == 0x1f) {
-        bits = sign | 0x7f800000u | m << 13;
-    } else if (e) {
-        bits = sign | (e + 112) << 23 | m << 13;
-    } else {
-        /* zero or subnormal: m * 2^-24 is exact in float */
-        float f = (float)m * 0x1p-24f;
-        return sign ? -f : f;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
-/* float -> float16, round to nearest even; NaN stays NaN, overflow gives inf. */
-static uint16_t float_to_half(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffffu;
-    if (a >= 0x7f800000u) return (uint16_t)(sign | 0x7c00 | (a > 0x7f800000u ? 0x200 : 0));
-    int e = (int)(a >> 23) - 127;
-    if (e > 15) return (uint16_t)(sign | 0x7c00);
-    uint32_t mant = a & 0x7fffff;
-    if (e >= -14) {
-        uint32_t h = (uint32_t)(e + 15) << 10 | mant >> 13, rem = mant & 0x1fff;
-        if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++; /* a carry into the exponent is right */
-        return (uint16_t)(sign | h);
-    }
-    /* subnormal half: units of 2^-24; the value is (mant | 2^23) * 2^(e-23) */
-    int shift = -(e + 1);
-    if (shift > 24) return (uint16_t)sign;
-    uint32_t m = mant | 0x800000u, h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1))) h++;
-    return (uint16_t)(sign | h);
-}
 
-static float bf16_to_float(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
-static uint16_t float_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7fff + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
-}
 
 /* Element i of a float32 / float16 / bfloat16 tensor as float. */
 static inline float f_get(int dtype, const unsigned char *p, int64_t i)
@@ -152,7 +98,7 @@ static inline float f_get(int dtype, const unsigned char *p, int64_t i)
     }
     uint16_t h;
     memcpy(&h, p + 2 * i, 2);
-    return dtype == OC_DTYPE_FLOAT16 ? half_to_float(h) : bf16_to_float(h);
+    return dtype == OC_DTYPE_FLOAT16 ? oc_half_to_float(h) : oc_bf16_to_float(h);
 }
 
 static inline void f_put(int dtype, unsigned char *p, int64_t i, float v)
@@ -161,7 +107,7 @@ static inline void f_put(int dtype, unsigned char *p, int64_t i, float v)
         memcpy(p + 4 * i, &v, 4);
         return;
     }
-    uint16_t h = dtype == OC_DTYPE_FLOAT16 ? float_to_half(v) : float_to_bf16(v);
+    uint16_t h = dtype == OC_DTYPE_FLOAT16 ? oc_float_to_half(v) : oc_float_to_bf16(v);
     memcpy(p + 2 * i, &h, 2);
 }
 
@@ -170,8 +116,8 @@ static inline void f_put(int dtype, unsigned char *p, int64_t i, float v)
  * correctly rounded narrow quotient (24 >= 2 * 11 + 2 bits). */
 static inline float round_to(int dtype, float v)
 {
-    if (dtype == OC_DTYPE_FLOAT16) return half_to_float(float_to_half(v));
-    if (dtype == OC_DTYPE_BFLOAT16) return bf16_to_float(float_to_bf16(v));
+    if (dtype == OC_DTYPE_FLOAT16) return oc_half_to_float(oc_float_to_half(v));
+    if (dtype == OC_DTYPE_BFLOAT16) return oc_bf16_to_float(oc_float_to_bf16(v));
     return v;
 }
 

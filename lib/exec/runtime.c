@@ -147,29 +147,6 @@ int64_t oc_ten_get_i64(const oc_ten *t, int64_t i)
     }
 }
 
-static uint16_t float_to_half(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000;
-    int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
-    uint32_t mant = x & 0x7fffff;
-    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
-    if (exp >= 31) return (uint16_t)(sign | 0x7c00);
-    if (exp <= 0) {
-        if (exp < -10) return (uint16_t)sign;
-        mant |= 0x800000;
-        uint32_t shift = (uint32_t)(14 - exp);
-        uint32_t h = mant >> shift;
-        uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = sign | (uint32_t)exp << 10 | mant >> 13;
-    uint32_t rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
-    return (uint16_t)h;
-}
 
 void oc_ten_set(oc_ten *t, int64_t i, double v)
 {
@@ -178,16 +155,8 @@ void oc_ten_set(oc_ten *t, int64_t i, double v)
     switch (t->dtype) {
     case OC_DTYPE_FLOAT: { float f = (float)v; memcpy(p + 4 * i, &f, 4); return; }
     case OC_DTYPE_DOUBLE: memcpy(p + 8 * i, &v, 8); return;
-    case OC_DTYPE_FLOAT16: { uint16_t h = float_to_half((float)v); memcpy(p + 2 * i, &h, 2); return; }
-    case OC_DTYPE_BFLOAT16: {
-        float f = (float)v;
-        uint32_t b;
-        memcpy(&b, &f, 4);
-        b += 0x7fff + ((b >> 16) & 1);
-        uint16_t h = (uint16_t)(b >> 16);
-        memcpy(p + 2 * i, &h, 2);
-        return;
-    }
+    case OC_DTYPE_FLOAT16: { uint16_t h = oc_float_to_half((float)v); memcpy(p + 2 * i, &h, 2); return; }
+    case OC_DTYPE_BFLOAT16: { uint16_t h = oc_float_to_bf16((float)v); memcpy(p + 2 * i, &h, 2); return; }
     case OC_DTYPE_INT8: p[i] = (uint8_t)(int8_t)v; return;
     case OC_DTYPE_UINT8: p[i] = (uint8_t)v; return;
     case OC_DTYPE_BOOL: p[i] = v != 0.0; return;

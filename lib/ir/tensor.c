@@ -16,33 +16,6 @@ int64_t oc_tensor_expected_nbytes(int dtype, int64_t numel)
     return r;
 }
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31;
-    int exp = (h >> 10) & 0x1f;
-    uint32_t mant = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { /* subnormal: renormalize */
-            exp = 1;
-            while (!(mant & 0x400)) {
-                mant <<= 1;
-                exp--;
-            }
-            mant &= 0x3ff;
-            bits = sign | (uint32_t)(exp + 127 - 15) << 23 | mant << 13;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | mant << 13;
-    } else {
-        bits = sign | (uint32_t)(exp + 127 - 15) << 23 | mant << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 double oc_tensor_get(const oc_tensor *t, int64_t i)
 {
@@ -53,7 +26,7 @@ double oc_tensor_get(const oc_tensor *t, int64_t i)
     switch (t->dtype) {
     case OC_DTYPE_FLOAT: { float v; memcpy(&v, p + 4 * i, 4); return v; }
     case OC_DTYPE_DOUBLE: { double v; memcpy(&v, p + 8 * i, 8); return v; }
-    case OC_DTYPE_FLOAT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return half_to_float(v); }
+    case OC_DTYPE_FLOAT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return oc_half_to_float(v); }
     case OC_DTYPE_BFLOAT16: {
         uint16_t v; memcpy(&v, p + 2 * i, 2);
         uint32_t b = (uint32_t)v << 16; float f; memcpy(&f, &b, 4); return f;

@@ -563,27 +563,6 @@ static const char *new_ints(step_ctx *s, const char *what, const int64_t *v, siz
     return new_init(s, what, OC_DTYPE_INT64, 1, dims, v, n * sizeof(int64_t));
 }
 
-static uint16_t float_to_half(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7fffffu;
-    int32_t e = (int32_t)((x >> 23) & 0xff);
-    if (e == 0xff) return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
-    e = e - 127 + 15;
-    if (e >= 31) return (uint16_t)(sign | 0x7c00u);
-    if (e <= 0) {
-        if (e < -10) return (uint16_t)sign;
-        mant |= 0x800000u;
-        uint32_t shift = (uint32_t)(14 - e), h = mant >> shift;
-        uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = sign | ((uint32_t)e << 10) | (mant >> 13), rem = mant & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++; /* a carry rounds into the exponent */
-    return (uint16_t)h;
-}
 
 static bool float_type_ok(int dtype)
 {
@@ -603,7 +582,7 @@ static const char *new_scalar(step_ctx *s, const char *what, int dtype, double v
         u.d = v;
         nb = 8;
     } else if (dtype == OC_DTYPE_FLOAT16) {
-        u.h = float_to_half((float)v);
+        u.h = oc_float_to_half((float)v);
         nb = 2;
     } else {
         u.f = (float)v;

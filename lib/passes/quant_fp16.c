@@ -67,25 +67,7 @@ static uint16_t to_half(float f)
 {
     if (f > HALF_MAX) f = HALF_MAX;
     if (f < -HALF_MAX) f = -HALF_MAX;
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00u); /* NaN */
-    if (ax == 0x7f800000u) return (uint16_t)(sign | 0x7c00u);
-    int e = (int)(ax >> 23) - 127;
-    uint32_t mant = (ax & 0x7fffffu) | 0x800000u; /* 24 bits with the leading 1 */
-    if (e < -25) return sign;                      /* below half the smallest subnormal */
-    if (e < -14) {                                  /* subnormal: units of 2^-24 */
-        int shift = -(e + 1);
-        uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
-        if (rem > halfway || (rem == halfway && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = ((uint32_t)(e + 15) << 10) | ((mant >> 13) & 0x3ffu);
-    uint32_t rem = mant & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++; /* a carry moves into the exponent, as it should */
-    return (uint16_t)(sign | h);
+    return oc_float_to_half(f);
 }
 
 /* ---- what each op does with its float type ---- */
