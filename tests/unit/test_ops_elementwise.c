@@ -5,6 +5,7 @@
  * attributes vs inputs, Dropout's mask type, Cast-1's string type names),
  * float16 / bfloat16 routing, and what prepare refuses. */
 #include "exec/exec.h"
+#include "kernel_test.h"
 #include "unit.h"
 
 #include <float.h>
@@ -14,22 +15,6 @@
 
 static oc_ctx ctx;
 static int threads = 1; /* what run_op offers the kernel */
-
-static oc_attr attr_f(const char *name, float f)
-{
-    return (oc_attr){.name = name, .type = OC_ATTR_FLOAT, .has_type = true, .f = f, .has_f = true};
-}
-
-static oc_attr attr_i(const char *name, int64_t i)
-{
-    return (oc_attr){.name = name, .type = OC_ATTR_INT, .has_type = true, .i = i, .has_i = true};
-}
-
-static oc_attr attr_s(const char *name, const char *s)
-{
-    return (oc_attr){.name = name, .type = OC_ATTR_STRING, .has_type = true,
-                     .s = {(const uint8_t *)s, strlen(s)}, .has_s = true};
-}
 
 /* Runs op at opset on in[], with prepare first; outputs in out[]. */
 static oc_status run_op(const char *op, int64_t opset, oc_attr *attrs, size_t n_attrs, const oc_ten *const *in,
@@ -167,8 +152,8 @@ static void unary_float_ops(void)
         oc_ten x = mkf(2, d, v), y = {0};
         oc_attr at[2];
         size_t na = 0;
-        if (u->a_name) at[na++] = attr_f(u->a_name, u->a);
-        if (u->b_name) at[na++] = attr_f(u->b_name, u->b);
+        if (u->a_name) at[na++] = ut_attr_float(u->a_name, u->a);
+        if (u->b_name) at[na++] = ut_attr_float(u->b_name, u->b);
         const oc_ten *in[1] = {&x};
         oc_status st = run_op(u->op, u->opset, at, na, in, 1, &y, 1);
         CHECK_EQ_INT(st, OC_OK);
@@ -198,7 +183,7 @@ static void gelu_tanh_and_double(void)
     for (int i = 0; i < N; i++) v[i] = -6 + 12.0 * i / (N - 1);
     int64_t d[1] = {N};
     oc_ten x = mk(OC_DTYPE_DOUBLE, 1, d, v), y = {0};
-    oc_attr at[1] = {attr_s("approximate", "tanh")};
+    oc_attr at[1] = {ut_attr_str("approximate", "tanh")};
     const oc_ten *in[1] = {&x};
     CHECK_EQ_INT(run_op("Gelu", 20, at, 1, in, 1, &y, 1), OC_OK);
     CHECK(y.dtype == OC_DTYPE_DOUBLE);
@@ -210,7 +195,7 @@ static void gelu_tanh_and_double(void)
     oc_ten_release(&y);
     oc_ten_release(&x);
     /* an approximation we do not know is refused before running */
-    oc_attr bad[1] = {attr_s("approximate", "erf")};
+    oc_attr bad[1] = {ut_attr_str("approximate", "erf")};
     CHECK_EQ_INT(run_op("Gelu", 20, bad, 1, NULL, 0, &y, 1), OC_ERR_UNSUPPORTED);
     CHECK(strstr(ctx.msg, "approximate") != NULL);
 }
@@ -269,7 +254,7 @@ static void clip_opsets(void)
     oc_ten x = mkf(1, d, v), y = {0};
     const oc_ten *in1[1] = {&x};
     /* opset 6: attributes */
-    oc_attr at[2] = {attr_f("min", -1.5f), attr_f("max", 2)};
+    oc_attr at[2] = {ut_attr_float("min", -1.5f), ut_attr_float("max", 2)};
     CHECK_EQ_INT(run_op("Clip", 6, at, 2, in1, 1, &y, 1), OC_OK);
     const float want6[] = {-1.5f, -1, 0, 1, 2, 2};
     for (int i = 0; i < 6; i++) CHECK(((float *)y.data)[i] == want6[i]);
@@ -328,7 +313,7 @@ static void isnan_isinf(void)
     CHECK_EQ_INT(run_op("IsInf", 10, NULL, 0, in, 1, &y, 1), OC_OK);
     const uint8_t wi[] = {0, 0, 1, 1, 0};
     CHECK(memcmp(y.data, wi, 5) == 0);
-    oc_attr at[1] = {attr_i("detect_positive", 0)};
+    oc_attr at[1] = {ut_attr_int("detect_positive", 0)};
     CHECK_EQ_INT(run_op("IsInf", 10, at, 1, in, 1, &y, 1), OC_OK);
     const uint8_t wneg[] = {0, 0, 0, 1, 0};
     CHECK(memcmp(y.data, wneg, 5) == 0);
@@ -435,7 +420,7 @@ static void binary_int64_and_int32(void)
     CHECK_EQ_INT(run_op("Mod", 13, NULL, 0, in, 2, &y, 1), OC_OK);
     p = y.data;
     CHECK(p[0] == 1 && p[1] == 1 && p[2] == -1 && p[3] == -1 && p[4] == 0);
-    oc_attr fm[1] = {attr_i("fmod", 1)};
+    oc_attr fm[1] = {ut_attr_int("fmod", 1)};
     CHECK_EQ_INT(run_op("Mod", 13, fm, 1, in, 2, &y, 1), OC_OK);
     p = y.data;
     CHECK(p[0] == 1 && p[1] == -1 && p[2] == 1 && p[3] == -1);
@@ -495,14 +480,14 @@ static void mod_floats(void)
     int64_t d[1] = {4};
     oc_ten a = mkf(1, d, av), b = mkf(1, d, bv), y = {0};
     const oc_ten *in[2] = {&a, &b};
-    oc_attr fm[1] = {attr_i("fmod", 1)};
+    oc_attr fm[1] = {ut_attr_int("fmod", 1)};
     CHECK_EQ_INT(run_op("Mod", 13, fm, 1, in, 2, &y, 1), OC_OK);
     const float w1[] = {1.5f, -1.5f, 1.5f, -1.5f};
     for (int i = 0; i < 4; i++) CHECK(((float *)y.data)[i] == w1[i]);
     CHECK_EQ_INT(run_op("Mod", 13, NULL, 0, in, 2, &y, 1), OC_OK);
     const float w0[] = {1.5f, 0.5f, -0.5f, -1.5f};
     for (int i = 0; i < 4; i++) CHECK(((float *)y.data)[i] == w0[i]);
-    oc_attr bad[1] = {attr_i("fmod", 2)};
+    oc_attr bad[1] = {ut_attr_int("fmod", 2)};
     CHECK_EQ_INT(run_op("Mod", 13, bad, 1, in, 2, &y, 1), OC_ERR_INVALID);
     oc_ten_release(&a);
     oc_ten_release(&b);
@@ -517,21 +502,21 @@ static void legacy_broadcast(void)
     for (int i = 0; i < 24; i++) ((float *)a.data)[i] = (float)i;
     for (int i = 0; i < 3; i++) ((float *)b.data)[i] = (float)(100 * (i + 1));
     const oc_ten *in[2] = {&a, &b};
-    oc_attr at[2] = {attr_i("broadcast", 1), attr_i("axis", 1)};
+    oc_attr at[2] = {ut_attr_int("broadcast", 1), ut_attr_int("axis", 1)};
     CHECK_EQ_INT(run_op("Add", 6, at, 2, in, 2, &y, 1), OC_OK);
     CHECK(same_shape(&y, 3, da));
     int bad = 0;
     for (int i = 0; i < 24; i++) bad += ((float *)y.data)[i] != (float)i + 100 * ((i / 4) % 3 + 1);
     CHECK_EQ_INT(bad, 0);
     /* the same with a negative axis */
-    at[1] = attr_i("axis", -2);
+    at[1] = ut_attr_int("axis", -2);
     CHECK_EQ_INT(run_op("Mul", 6, at, 2, in, 2, &y, 1), OC_OK);
     CHECK(((float *)y.data)[4] == 4 * 200.0f);
     /* without broadcast=1 the shapes must match, as opset 6 says */
     CHECK_EQ_INT(run_op("Add", 6, NULL, 0, in, 2, &y, 1), OC_ERR_INVALID);
     CHECK(strstr(ctx.msg, "broadcast=0") != NULL);
     /* axis that does not fit */
-    at[1] = attr_i("axis", 2);
+    at[1] = ut_attr_int("axis", 2);
     CHECK_EQ_INT(run_op("Add", 6, at, 2, in, 2, &y, 1), OC_ERR_INVALID);
     /* trailing-aligned (no axis) is numpy's */
     int64_t d4[1] = {4};
@@ -540,7 +525,7 @@ static void legacy_broadcast(void)
     CHECK_EQ_INT(run_op("Sub", 6, at, 1, in4, 2, &y, 1), OC_OK);
     CHECK(((float *)y.data)[5] == 5 - 2.0f);
     /* opset 7 ignores the old attributes: [2,3,4] + [3] does not broadcast */
-    at[1] = attr_i("axis", 1);
+    at[1] = ut_attr_int("axis", 1);
     CHECK_EQ_INT(run_op("Add", 7, NULL, 0, in, 2, &y, 1), OC_ERR_INVALID);
     CHECK(strstr(ctx.msg, "[2,3,4]") != NULL);
     /* logic ops had the same attributes */
@@ -548,7 +533,7 @@ static void legacy_broadcast(void)
     oc_ten la = mk(OC_DTYPE_BOOL, 2, dl, (const uint8_t[]){1, 1, 0, 0});
     oc_ten lb = mk(OC_DTYPE_BOOL, 1, dl1, (const uint8_t[]){1, 0});
     const oc_ten *lin[2] = {&la, &lb};
-    oc_attr la0[2] = {attr_i("broadcast", 1), attr_i("axis", 0)};
+    oc_attr la0[2] = {ut_attr_int("broadcast", 1), ut_attr_int("axis", 0)};
     CHECK_EQ_INT(run_op("And", 1, la0, 2, lin, 2, &y, 1), OC_OK);
     CHECK(memcmp(y.data, (const uint8_t[]){1, 1, 0, 0}, 4) == 0);
     oc_ten_release(&la);
@@ -787,35 +772,35 @@ static void cast_numbers(void)
     oc_ten x = mkf(1, d, (const float[]){1.9f, -1.9f, -1, 300, NAN, 0});
     oc_ten y = {0};
     const oc_ten *in[1] = {&x};
-    oc_attr to[1] = {attr_i("to", OC_DTYPE_INT32)};
+    oc_attr to[1] = {ut_attr_int("to", OC_DTYPE_INT32)};
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     const int32_t *p = y.data;
     CHECK(y.dtype == OC_DTYPE_INT32 && p[0] == 1 && p[1] == -1 && p[2] == -1 && p[3] == 300 && p[4] == 0);
-    to[0] = attr_i("to", OC_DTYPE_UINT8);
+    to[0] = ut_attr_int("to", OC_DTYPE_UINT8);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(((uint8_t *)y.data)[0] == 1 && ((uint8_t *)y.data)[2] == 255 && ((uint8_t *)y.data)[3] == 44);
-    to[0] = attr_i("to", OC_DTYPE_BOOL);
+    to[0] = ut_attr_int("to", OC_DTYPE_BOOL);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(memcmp(y.data, (const uint8_t[]){1, 1, 1, 1, 1, 0}, 6) == 0);
-    to[0] = attr_i("to", OC_DTYPE_DOUBLE);
+    to[0] = ut_attr_int("to", OC_DTYPE_DOUBLE);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(((double *)y.data)[0] == (double)1.9f && isnan(((double *)y.data)[4]));
     oc_ten_release(&x);
     /* int64 -> float and back; bool -> int64 */
     x = mk(OC_DTYPE_INT64, 1, d, (const int64_t[]){0, -3, 16777217, INT64_MAX, 1, 7});
-    to[0] = attr_i("to", OC_DTYPE_FLOAT);
+    to[0] = ut_attr_int("to", OC_DTYPE_FLOAT);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(((float *)y.data)[1] == -3 && ((float *)y.data)[2] == 16777216.0f);
-    to[0] = attr_i("to", OC_DTYPE_INT8);
+    to[0] = ut_attr_int("to", OC_DTYPE_INT8);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(((int8_t *)y.data)[1] == -3 && ((int8_t *)y.data)[2] == 1 && ((int8_t *)y.data)[3] == -1);
     oc_ten_release(&x);
     x = mk(OC_DTYPE_BOOL, 1, d, (const uint8_t[]){1, 0, 1, 1, 0, 0});
-    to[0] = attr_i("to", OC_DTYPE_INT64);
+    to[0] = ut_attr_int("to", OC_DTYPE_INT64);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(((int64_t *)y.data)[0] == 1 && ((int64_t *)y.data)[1] == 0);
     /* Cast-1 names the type */
-    oc_attr ts[1] = {attr_s("to", "FLOAT")};
+    oc_attr ts[1] = {ut_attr_str("to", "FLOAT")};
     CHECK_EQ_INT(run_op("Cast", 1, ts, 1, in, 1, &y, 1), OC_OK);
     CHECK(y.dtype == OC_DTYPE_FLOAT && ((float *)y.data)[0] == 1);
     /* CastLike takes the type of its second input */
@@ -824,9 +809,9 @@ static void cast_numbers(void)
     CHECK_EQ_INT(run_op("CastLike", 15, NULL, 0, in2, 2, &y, 1), OC_OK);
     CHECK(y.dtype == OC_DTYPE_DOUBLE && ((double *)y.data)[3] == 1);
     /* what the runtime cannot hold is refused in prepare */
-    to[0] = attr_i("to", OC_DTYPE_STRING);
+    to[0] = ut_attr_int("to", OC_DTYPE_STRING);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, NULL, 0, &y, 1), OC_ERR_UNSUPPORTED);
-    to[0] = attr_i("to", OC_DTYPE_FLOAT8E4M3FN);
+    to[0] = ut_attr_int("to", OC_DTYPE_FLOAT8E4M3FN);
     CHECK_EQ_INT(run_op("Cast", 19, to, 1, NULL, 0, &y, 1), OC_ERR_UNSUPPORTED);
     CHECK(strstr(ctx.msg, "f8e4m3fn") != NULL);
     CHECK_EQ_INT(run_op("Cast", 13, NULL, 0, NULL, 0, &y, 1), OC_ERR_INVALID);
@@ -842,14 +827,14 @@ static void cast_strings(void)
     oc_ten x = {.dtype = OC_DTYPE_STRING, .ndim = 1, .dims = {4}, .numel = 4, .strings = s, .borrowed = true};
     oc_ten y = {0};
     const oc_ten *in[1] = {&x};
-    oc_attr to[1] = {attr_i("to", OC_DTYPE_FLOAT)};
+    oc_attr to[1] = {ut_attr_int("to", OC_DTYPE_FLOAT)};
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     const float *p = y.data;
     CHECK(p[0] == 1.5f && isinf(p[1]) && p[1] < 0 && isnan(p[2]) && p[3] == 1000);
     oc_bytes big = {(const uint8_t *)"9007199254740993", 16};
     oc_ten xi = {.dtype = OC_DTYPE_STRING, .ndim = 0, .numel = 1, .strings = &big, .borrowed = true};
     const oc_ten *ini[1] = {&xi};
-    to[0] = attr_i("to", OC_DTYPE_INT64);
+    to[0] = ut_attr_int("to", OC_DTYPE_INT64);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, ini, 1, &y, 1), OC_OK);
     CHECK(((int64_t *)y.data)[0] == INT64_C(9007199254740993));
     oc_bytes junk = {(const uint8_t *)"abc", 3};
@@ -868,7 +853,7 @@ static void cast_half_rounding(void)
     int64_t d[1] = {8};
     oc_ten x = mk(OC_DTYPE_DOUBLE, 1, d, v), y = {0}, back = {0};
     const oc_ten *in[1] = {&x};
-    oc_attr to[1] = {attr_i("to", OC_DTYPE_FLOAT16)};
+    oc_attr to[1] = {ut_attr_int("to", OC_DTYPE_FLOAT16)};
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     for (int i = 0; i < 8; i++) {
         if (h_at(&y, i) != want[i]) printf("  f16 of %a: %04x, want %04x\n", v[i], h_at(&y, i), want[i]);
@@ -876,7 +861,7 @@ static void cast_half_rounding(void)
     }
     /* and back to float */
     const oc_ten *hin[1] = {&y};
-    to[0] = attr_i("to", OC_DTYPE_FLOAT);
+    to[0] = ut_attr_int("to", OC_DTYPE_FLOAT);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, hin, 1, &back, 1), OC_OK);
     const float *f = back.data;
     CHECK(f[0] == 1.0f && f[1] == 1.0f + 2.0f / 1024 && isinf(f[2]) && f[3] == 65504.0f && f[5] == 0x1p-24f &&
@@ -889,7 +874,7 @@ static void cast_half_rounding(void)
     memcpy(fv, bits, 12);
     int64_t d3[1] = {3};
     x = mkf(1, d3, fv);
-    to[0] = attr_i("to", OC_DTYPE_BFLOAT16);
+    to[0] = ut_attr_int("to", OC_DTYPE_BFLOAT16);
     CHECK_EQ_INT(run_op("Cast", 13, to, 1, in, 1, &y, 1), OC_OK);
     CHECK(h_at(&y, 0) == 0x3f80 && h_at(&y, 1) == 0x3f82 && h_at(&y, 2) == 0x3f81);
     oc_ten_release(&x);

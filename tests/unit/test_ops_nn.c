@@ -4,69 +4,12 @@
  * and the behaviour changes between opset versions. */
 #include "exec/exec.h"
 #include "exec/ops_nn_internal.h"
+#include "kernel_test.h"
 #include "unit.h"
 
 #include <math.h>
 
 /* ---- building nodes and tensors ---- */
-
-static oc_attr A_i(const char *name, int64_t v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.type = OC_ATTR_INT;
-    a.has_type = a.has_i = true;
-    a.i = v;
-    return a;
-}
-
-static oc_attr A_f(const char *name, float v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.type = OC_ATTR_FLOAT;
-    a.has_type = a.has_f = true;
-    a.f = v;
-    return a;
-}
-
-static oc_attr A_s(const char *name, const char *s)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.type = OC_ATTR_STRING;
-    a.has_type = a.has_s = true;
-    a.s.data = (const uint8_t *)s;
-    a.s.len = strlen(s);
-    return a;
-}
-
-static oc_attr A_ints(const char *name, const int64_t *v, size_t n)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.type = OC_ATTR_INTS;
-    a.has_type = true;
-    a.ints = (int64_t *)v;
-    a.n_ints = n;
-    return a;
-}
-
-static oc_attr A_floats(const char *name, const float *v, size_t n)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.type = OC_ATTR_FLOATS;
-    a.has_type = true;
-    a.floats = (float *)v;
-    a.n_floats = n;
-    return a;
-}
 
 /* A borrowed view of data with the given shape. */
 static oc_ten T(int dtype, int ndim, const int64_t *dims, const void *data)
@@ -247,12 +190,12 @@ static bool conv_check(const conv_case *c, const char *auto_pad, bool bias)
     const oc_ten *in[3] = {&tx, &tw, &tb};
     oc_attr at[6];
     size_t na = 0;
-    at[na++] = A_i("group", c->group);
-    at[na++] = A_ints("strides", c->s, (size_t)c->nd);
-    at[na++] = A_ints("dilations", c->d, (size_t)c->nd);
-    if (auto_pad) at[na++] = A_s("auto_pad", auto_pad);
-    else at[na++] = A_ints("pads", c->pads, 2 * (size_t)c->nd);
-    at[na++] = A_ints("kernel_shape", c->k, (size_t)c->nd);
+    at[na++] = ut_attr_int("group", c->group);
+    at[na++] = ut_attr_ints("strides", c->s, (size_t)c->nd);
+    at[na++] = ut_attr_ints("dilations", c->d, (size_t)c->nd);
+    if (auto_pad) at[na++] = ut_attr_str("auto_pad", auto_pad);
+    else at[na++] = ut_attr_ints("pads", c->pads, 2 * (size_t)c->nd);
+    at[na++] = ut_attr_ints("kernel_shape", c->k, (size_t)c->nd);
     oc_ten y[1];
     oc_status st = run_op("Conv", 11, at, na, in, bias ? 3 : 2, y, 1);
     bool ok = st == OC_OK && y[0].numel == yn && close_to(y[0].data, want, yn, 1e-4f);
@@ -398,11 +341,11 @@ static void conv_refusals(void)
     oc_ten tx = T(OC_DTYPE_FLOAT, 4, xd, x), tw = T(OC_DTYPE_FLOAT, 4, wd, w);
     const oc_ten *in[2] = {&tx, &tw};
     oc_ten y[1];
-    oc_attr bad = A_s("auto_pad", "SAME_MIDDLE");
+    oc_attr bad = ut_attr_str("auto_pad", "SAME_MIDDLE");
     CHECK(run_op("Conv", 11, &bad, 1, in, 2, y, 1) == OC_ERR_INVALID);
     CHECK(strstr(ctx.msg, "node 'n' (Conv)") != NULL);
     int64_t st[2] = {0, 1};
-    oc_attr bad2 = A_ints("strides", st, 2);
+    oc_attr bad2 = ut_attr_ints("strides", st, 2);
     CHECK(run_op("Conv", 11, &bad2, 1, in, 2, y, 1) == OC_ERR_INVALID);
     uint16_t h[9] = {0};
     oc_ten th = T(OC_DTYPE_FLOAT16, 4, xd, h);
@@ -459,8 +402,8 @@ static void convtranspose(void)
     int64_t xd[4] = {N, C, in[0], in[1]}, wd[4] = {C, Mg, k[0], k[1]}, bd[1] = {Mg * group};
     oc_ten tx = T(OC_DTYPE_FLOAT, 4, xd, x), tw = T(OC_DTYPE_FLOAT, 4, wd, w), tb = T(OC_DTYPE_FLOAT, 1, bd, b);
     const oc_ten *ins[3] = {&tx, &tw, &tb};
-    oc_attr at[5] = {A_i("group", group), A_ints("strides", s, 2), A_ints("dilations", d, 2), A_ints("pads", pads, 4),
-                     A_ints("output_padding", opad, 2)};
+    oc_attr at[5] = {ut_attr_int("group", group), ut_attr_ints("strides", s, 2), ut_attr_ints("dilations", d, 2), ut_attr_ints("pads", pads, 4),
+                     ut_attr_ints("output_padding", opad, 2)};
     oc_ten y[1];
     CHECK(run_op("ConvTranspose", 11, at, 5, ins, 3, y, 1) == OC_OK);
     int64_t yd[4] = {N, Mg * group, out[0], out[1]};
@@ -480,8 +423,8 @@ static void convtranspose(void)
     const int64_t yn2 = N * Mg * group * os[0] * os[1];
     float *want2 = malloc((size_t)yn2 * sizeof(float));
     convt_ref(N, C, Mg, group, in, k, s, d, pb, os, x, w, b, want2);
-    oc_attr at2[4] = {A_i("group", group), A_ints("strides", s, 2), A_ints("dilations", d, 2),
-                      A_ints("output_shape", os, 2)};
+    oc_attr at2[4] = {ut_attr_int("group", group), ut_attr_ints("strides", s, 2), ut_attr_ints("dilations", d, 2),
+                      ut_attr_ints("output_shape", os, 2)};
     CHECK(run_op("ConvTranspose", 11, at2, 4, ins, 3, y, 1) == OC_OK);
     CHECK(y[0].numel == yn2 && close_to(y[0].data, want2, yn2, 1e-4f));
     release(y, 1);
@@ -506,7 +449,7 @@ static void gemm(void)
     oc_ten crow = T(OC_DTYPE_FLOAT, 1, rowd, c), ccol = T(OC_DTYPE_FLOAT, 2, cold, c),
            cscal = T(OC_DTYPE_FLOAT, 0, NULL, c), cfull = T(OC_DTYPE_FLOAT, 2, full, c);
     const oc_ten *cs[4] = {&crow, &ccol, &cscal, &cfull};
-    oc_attr at[4] = {A_i("transA", 1), A_i("transB", 1), A_f("alpha", 0.5f), A_f("beta", 2.0f)};
+    oc_attr at[4] = {ut_attr_int("transA", 1), ut_attr_int("transB", 1), ut_attr_float("alpha", 0.5f), ut_attr_float("beta", 2.0f)};
     for (int v = 0; v < 4; v++) {
         const oc_ten *in[3] = {&ta, &tb, cs[v]};
         oc_ten y[1];
@@ -533,7 +476,7 @@ static void gemm(void)
     /* opset 6: a row-vector C needs broadcast=1 */
     const oc_ten *in3[3] = {&ta, &tb, &crow};
     CHECK(run_op("Gemm", 6, at, 2, in3, 3, y, 1) == OC_ERR_INVALID);
-    oc_attr at6[3] = {at[0], at[1], A_i("broadcast", 1)};
+    oc_attr at6[3] = {at[0], at[1], ut_attr_int("broadcast", 1)};
     CHECK(run_op("Gemm", 6, at6, 3, in3, 3, y, 1) == OC_OK);
     release(y, 1);
     free(a);
@@ -623,7 +566,7 @@ static void batchnorm(void)
     oc_ten sc = T(OC_DTYPE_FLOAT, 1, cd, p), bi = T(OC_DTYPE_FLOAT, 1, cd, p + C * S),
            mu = T(OC_DTYPE_FLOAT, 1, cd, p + 2 * C * S), va = T(OC_DTYPE_FLOAT, 1, cd, p + 3 * C * S);
     const oc_ten *in[5] = {&tx, &sc, &bi, &mu, &va};
-    oc_attr eps = A_f("epsilon", 1e-3f);
+    oc_attr eps = ut_attr_float("epsilon", 1e-3f);
     oc_ten y[1];
     CHECK(run_op("BatchNormalization", 15, &eps, 1, in, 5, y, 1) == OC_OK);
     bool ok = true;
@@ -640,7 +583,7 @@ static void batchnorm(void)
     oc_ten sc2 = T(OC_DTYPE_FLOAT, 2, ed, p), bi2 = T(OC_DTYPE_FLOAT, 2, ed, p + C * S),
            mu2 = T(OC_DTYPE_FLOAT, 2, ed, p + 2 * C * S), va2 = T(OC_DTYPE_FLOAT, 2, ed, p + 3 * C * S);
     const oc_ten *in2[5] = {&tx, &sc2, &bi2, &mu2, &va2};
-    oc_attr at[2] = {eps, A_i("spatial", 0)};
+    oc_attr at[2] = {eps, ut_attr_int("spatial", 0)};
     CHECK(run_op("BatchNormalization", 7, at, 2, in2, 5, y, 1) == OC_OK);
     ok = true;
     for (int64_t n = 0; n < N; n++)
@@ -654,7 +597,7 @@ static void batchnorm(void)
     /* from opset 9 spatial is gone: per-element parameters are an error */
     CHECK(run_op("BatchNormalization", 9, at, 2, in2, 5, y, 1) == OC_ERR_INVALID);
     /* training is refused before running */
-    oc_attr tr = A_i("training_mode", 1);
+    oc_attr tr = ut_attr_int("training_mode", 1);
     CHECK(run_op("BatchNormalization", 14, &tr, 1, in, 5, y, 1) == OC_ERR_UNSUPPORTED);
     CHECK(strstr(ctx.msg, "training_mode") != NULL);
     free(x);
@@ -688,7 +631,7 @@ static void instance_and_layer_norm(void)
     int64_t sd[2] = {C, S}, bd[1] = {S};
     oc_ten ts2 = T(OC_DTYPE_FLOAT, 2, sd, sc), tb2 = T(OC_DTYPE_FLOAT, 1, bd, bi);
     const oc_ten *in2[3] = {&tx, &ts2, &tb2};
-    oc_attr at[2] = {A_i("axis", 1), A_f("epsilon", 1e-3f)};
+    oc_attr at[2] = {ut_attr_int("axis", 1), ut_attr_float("epsilon", 1e-3f)};
     CHECK(run_op("LayerNormalization", 17, at, 2, in2, 3, y, 3) == OC_OK);
     int64_t md[3] = {N, 1, 1};
     CHECK(dims_are(&y[1], 3, md) && dims_are(&y[2], 3, md));
@@ -773,9 +716,9 @@ static bool pool_check_idx(const pool_case *c, const char *op, bool count_pad, b
     int64_t xd[4] = {1, planes, c->in[0], c->in[1]};
     oc_ten tx = T(OC_DTYPE_FLOAT, 4, xd, x);
     const oc_ten *in[1] = {&tx};
-    oc_attr at[6] = {A_ints("kernel_shape", c->k, 2), A_ints("strides", c->s, 2), A_ints("pads", c->pads, 4),
-                     A_i("ceil_mode", c->ceil),
-                     max ? A_ints("dilations", c->d, 2) : A_i("count_include_pad", count_pad)};
+    oc_attr at[6] = {ut_attr_ints("kernel_shape", c->k, 2), ut_attr_ints("strides", c->s, 2), ut_attr_ints("pads", c->pads, 4),
+                     ut_attr_int("ceil_mode", c->ceil),
+                     max ? ut_attr_ints("dilations", c->d, 2) : ut_attr_int("count_include_pad", count_pad)};
     oc_ten y[2];
     const size_t n_out = max && idx ? 2 : 1;
     oc_status st = run_op(op, 12, at, 5, in, 1, y, n_out);
@@ -828,7 +771,7 @@ static void pools(void)
     int64_t xd[4] = {1, 1, 3, 4}, ks[2] = {2, 2}, st[2] = {1, 2};
     oc_ten tx = T(OC_DTYPE_FLOAT, 4, xd, x);
     const oc_ten *in[1] = {&tx};
-    oc_attr at[3] = {A_ints("kernel_shape", ks, 2), A_ints("strides", st, 2), A_i("storage_order", 1)};
+    oc_attr at[3] = {ut_attr_ints("kernel_shape", ks, 2), ut_attr_ints("strides", st, 2), ut_attr_int("storage_order", 1)};
     oc_ten y[2];
     CHECK(run_op("MaxPool", 12, at, 3, in, 1, y, 2) == OC_OK);
     /* windows: rows 0-1 cols 0-1 -> 9 at (0,1); rows 0-1 cols 2-3 -> 8 at (1,3);
@@ -844,7 +787,7 @@ static void pools(void)
     int64_t ud[3] = {1, 1, 6}, k1[1] = {2}, s1[1] = {2};
     oc_ten tu = T(OC_DTYPE_UINT8, 3, ud, u);
     const oc_ten *in2[1] = {&tu};
-    oc_attr at2[2] = {A_ints("kernel_shape", k1, 1), A_ints("strides", s1, 1)};
+    oc_attr at2[2] = {ut_attr_ints("kernel_shape", k1, 1), ut_attr_ints("strides", s1, 1)};
     CHECK(run_op("MaxPool", 12, at2, 2, in2, 1, y, 1) == OC_OK);
     const uint8_t *yu = y[0].data;
     CHECK(y[0].dtype == OC_DTYPE_UINT8 && y[0].numel == 3 && yu[0] == 200 && yu[1] == 255 && yu[2] == 9);
@@ -855,7 +798,7 @@ static void pools(void)
     int64_t vd[5] = {1, 1, 2, 2, 2}, k3[3] = {2, 2, 2};
     oc_ten tv = T(OC_DTYPE_FLOAT, 5, vd, v);
     const oc_ten *in3[1] = {&tv};
-    oc_attr at3[2] = {A_ints("kernel_shape", k3, 3), A_s("auto_pad", "SAME_UPPER")};
+    oc_attr at3[2] = {ut_attr_ints("kernel_shape", k3, 3), ut_attr_str("auto_pad", "SAME_UPPER")};
     CHECK(run_op("AveragePool", 11, at3, 2, in3, 1, y, 1) == OC_OK);
     yf = y[0].data;
     CHECK(y[0].numel == 8 && yf[0] == 4.5f && yf[7] == 8.0f && yf[6] == 7.5f);
@@ -866,13 +809,13 @@ static void pools(void)
     int64_t ld[3] = {1, 1, 4}, k2[1] = {2}, p1[2] = {1, 0};
     oc_ten tl = T(OC_DTYPE_FLOAT, 3, ld, l);
     const oc_ten *inl[1] = {&tl};
-    oc_attr atl[3] = {A_ints("kernel_shape", k2, 1), A_ints("pads", p1, 2), A_i("p", 2)};
+    oc_attr atl[3] = {ut_attr_ints("kernel_shape", k2, 1), ut_attr_ints("pads", p1, 2), ut_attr_int("p", 2)};
     CHECK(run_op("LpPool", 11, atl, 3, inl, 1, y, 1) == OC_OK);
     yf = y[0].data;
     CHECK(y[0].numel == 4 && yf[0] == 3 && yf[1] == 5);
     CHECK(fabsf(yf[2] - sqrtf(17)) < 1e-6f && fabsf(yf[3] - sqrtf(5)) < 1e-6f);
     release(y, 1);
-    atl[2] = A_f("p", 1.0f);
+    atl[2] = ut_attr_float("p", 1.0f);
     CHECK(run_op("LpPool", 1, atl, 3, inl, 1, y, 1) == OC_OK);
     yf = y[0].data;
     CHECK(yf[0] == 3 && yf[1] == 7 && yf[2] == 5 && yf[3] == 3);
@@ -884,7 +827,7 @@ static void pools(void)
     int64_t md[4] = {1, 1, 4, 4}, k22[2] = {2, 2}, s22[2] = {2, 2};
     oc_ten tm = T(OC_DTYPE_FLOAT, 4, md, mx);
     const oc_ten *inm[1] = {&tm};
-    oc_attr atm[2] = {A_ints("kernel_shape", k22, 2), A_ints("strides", s22, 2)};
+    oc_attr atm[2] = {ut_attr_ints("kernel_shape", k22, 2), ut_attr_ints("strides", s22, 2)};
     CHECK(run_op("MaxPool", 12, atm, 2, inm, 1, y, 2) == OC_OK);
     const oc_ten *inu[2] = {&y[0], &y[1]};
     oc_ten u2[1];
@@ -927,7 +870,7 @@ static void softmax_versions(void)
     int64_t xd[3] = {2, 3, 4};
     oc_ten tx = T(OC_DTYPE_FLOAT, 3, xd, x);
     const oc_ten *in[1] = {&tx};
-    oc_attr ax = A_i("axis", 1);
+    oc_attr ax = ut_attr_int("axis", 1);
     oc_ten y[1];
     /* opset 11: rows of 12 (axes 1 and 2 together) */
     CHECK(run_op("Softmax", 11, &ax, 1, in, 1, y, 1) == OC_OK);
@@ -986,7 +929,7 @@ static void resize_nearest(void)
         for (int j = 0; j < 9; j++) ok = ok && yf[i * 9 + j] == x[(i / 2) * 3 + j / 3];
     CHECK(ok);
     release(y, 1);
-    oc_attr sa = A_floats("scales", sc, 4);
+    oc_attr sa = ut_attr_floats("scales", sc, 4);
     const oc_ten *in7[1] = {&tx};
     CHECK(run_op("Upsample", 7, &sa, 1, in7, 1, y, 1) == OC_OK);
     CHECK(dims_are(&y[0], 4, yd) && ((float *)y[0].data)[35] == 6);
@@ -997,7 +940,7 @@ static void resize_nearest(void)
     int64_t sz[4] = {1, 1, 3, 2};
     oc_ten tsz = T(OC_DTYPE_INT64, 1, sd, sz);
     const oc_ten *in13[4] = {&tx, NULL, NULL, &tsz};
-    oc_attr at[2] = {A_s("coordinate_transformation_mode", "asymmetric"), A_s("nearest_mode", "floor")};
+    oc_attr at[2] = {ut_attr_str("coordinate_transformation_mode", "asymmetric"), ut_attr_str("nearest_mode", "floor")};
     CHECK(run_op("Resize", 13, at, 2, in13, 4, y, 1) == OC_OK);
     yf = y[0].data;
     /* rows: x = o * 2/3 -> 0, 0, 1; cols: x = o * 3/2 -> 0, 1 */
@@ -1014,19 +957,19 @@ static void resize_nearest(void)
     int64_t axes[2] = {-1, 2}, sz2[2] = {6, 4}, s2d[1] = {2};
     oc_ten tsz2 = T(OC_DTYPE_INT64, 1, s2d, sz2);
     const oc_ten *in18[4] = {&tx, NULL, NULL, &tsz2};
-    oc_attr at18 = A_ints("axes", axes, 2);
+    oc_attr at18 = ut_attr_ints("axes", axes, 2);
     CHECK(run_op("Resize", 18, &at18, 1, in18, 4, y, 1) == OC_OK);
     int64_t yd18[4] = {1, 1, 4, 6};
     CHECK(dims_are(&y[0], 4, yd18));
     release(y, 1);
     /* refused attributes */
-    oc_attr aa[2] = {A_s("mode", "linear"), A_i("antialias", 1)};
+    oc_attr aa[2] = {ut_attr_str("mode", "linear"), ut_attr_int("antialias", 1)};
     CHECK(run_op("Resize", 18, aa, 2, in18, 4, y, 1) == OC_ERR_UNSUPPORTED);
-    oc_attr hs = A_s("coordinate_transformation_mode", "half_pixel_symmetric");
+    oc_attr hs = ut_attr_str("coordinate_transformation_mode", "half_pixel_symmetric");
     CHECK(run_op("Resize", 13, &hs, 1, in13, 4, y, 1) == OC_ERR_UNSUPPORTED);
     CHECK(run_op("Resize", 19, &hs, 1, in13, 4, y, 1) == OC_OK);
     release(y, 1);
-    oc_attr cub = A_s("mode", "cubic");
+    oc_attr cub = ut_attr_str("mode", "cubic");
     const oc_ten *in10[2] = {&tx, &ts};
     CHECK(run_op("Resize", 10, &cub, 1, in10, 2, y, 1) == OC_ERR_UNSUPPORTED); /* no cubic before 11 */
 }
@@ -1039,7 +982,7 @@ static void resize_linear(void)
     int64_t xd[4] = {1, 2, H, W}, sd[1] = {4}, sz[4] = {1, 2, OH, OW};
     oc_ten tx = T(OC_DTYPE_FLOAT, 4, xd, x), tsz = T(OC_DTYPE_INT64, 1, sd, sz);
     const oc_ten *in[4] = {&tx, NULL, NULL, &tsz};
-    oc_attr at = A_s("mode", "linear");
+    oc_attr at = ut_attr_str("mode", "linear");
     oc_ten y[1];
     CHECK(run_op("Resize", 13, &at, 1, in, 4, y, 1) == OC_OK);
     bool ok = true;
@@ -1063,11 +1006,11 @@ static void resize_linear(void)
     int64_t same[4] = {1, 2, H, W};
     oc_ten tsame = T(OC_DTYPE_INT64, 1, sd, same);
     const oc_ten *in2[4] = {&tx, NULL, NULL, &tsame};
-    oc_attr cub = A_s("mode", "cubic");
+    oc_attr cub = ut_attr_str("mode", "cubic");
     CHECK(run_op("Resize", 11, &cub, 1, in2, 4, y, 1) == OC_OK);
     CHECK(close_to(y[0].data, x, 2 * H * W, 1e-6f));
     release(y, 1);
-    oc_attr ac[2] = {A_s("mode", "linear"), A_s("coordinate_transformation_mode", "align_corners")};
+    oc_attr ac[2] = {ut_attr_str("mode", "linear"), ut_attr_str("coordinate_transformation_mode", "align_corners")};
     CHECK(run_op("Resize", 13, ac, 2, in, 4, y, 1) == OC_OK);
     const float *yf = y[0].data;
     CHECK(yf[0] == x[0] && yf[OW - 1] == x[W - 1] && yf[OH * OW - 1] == x[H * W - 1]);
@@ -1095,11 +1038,11 @@ static void misc_norms(void)
     const float *yf = y[0].data;
     CHECK(fabsf(yf[0] - 0.6f) < 1e-6f && fabsf(yf[1] - 0.8f) < 1e-6f && yf[2] == 0 && yf[3] == 0);
     release(y, 1);
-    oc_attr p3 = A_i("p", 3);
+    oc_attr p3 = ut_attr_int("p", 3);
     CHECK(run_op("LpNormalization", 1, &p3, 1, in, 1, y, 1) == OC_ERR_UNSUPPORTED);
     /* MeanVarianceNormalization over axis 0 */
     int64_t ax[1] = {0};
-    oc_attr axes = A_ints("axes", ax, 1);
+    oc_attr axes = ut_attr_ints("axes", ax, 1);
     CHECK(run_op("MeanVarianceNormalization", 13, &axes, 1, in, 1, y, 1) == OC_OK);
     yf = y[0].data;
     double m = (3 + 0 - 1) / 3.0, sd = sqrt(((3 - m) * (3 - m) + m * m + (1 + m) * (1 + m)) / 3);

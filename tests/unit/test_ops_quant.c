@@ -3,6 +3,7 @@
  * QLinearConv, QLinearMatMul) called through the op registry on nodes built
  * by hand, against hand-checked values and plain reference loops. */
 #include "exec/exec.h"
+#include "kernel_test.h"
 #include "unit.h"
 
 #include <math.h>
@@ -38,43 +39,6 @@ static oc_ten view(int dtype, int ndim, const int64_t *dims, const void *data)
     t.nbytes = (size_t)oc_tensor_expected_nbytes(dtype, t.numel);
     t.borrowed = true;
     return t;
-}
-
-static oc_attr attr_int(const char *name, int64_t v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INT;
-    a.i = v;
-    a.has_i = true;
-    return a;
-}
-
-static oc_attr attr_ints(const char *name, int64_t *v, size_t n)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INTS;
-    a.ints = v;
-    a.n_ints = n;
-    return a;
-}
-
-static oc_attr attr_str(const char *name, const char *s)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_STRING;
-    a.s.data = (const uint8_t *)s;
-    a.s.len = strlen(s);
-    a.has_s = true;
-    return a;
 }
 
 /* Runs op (prepare, then run) at `opset`; in[i] may be NULL. */
@@ -234,7 +198,7 @@ static void quantize_per_axis(void)
             oc_ten tx = view(OC_DTYPE_FLOAT, 3, dims, x), ts = view(OC_DTYPE_FLOAT, 1, &n, s),
                    tz = view(OC_DTYPE_INT8, 1, &n, z);
             const oc_ten *in[] = {&tx, &ts, &tz};
-            oc_attr a[1] = {attr_int("axis", neg ? axis - 3 : axis)};
+            oc_attr a[1] = {ut_attr_int("axis", neg ? axis - 3 : axis)};
             oc_ten out = {0};
             CHECK_EQ_INT(run_op("QuantizeLinear", 13, a, 1, in, 3, &out, 1), OC_OK);
             const int8_t *y = out.data;
@@ -256,7 +220,7 @@ static void quantize_per_axis(void)
     CHECK_EQ_INT(run_op("QuantizeLinear", 10, NULL, 0, in, 2, &out, 1), OC_ERR_INVALID);
     oc_ten_release(&out);
     /* a per-axis scale of the wrong length */
-    oc_attr a[1] = {attr_int("axis", 2)};
+    oc_attr a[1] = {ut_attr_int("axis", 2)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 13, a, 1, in, 2, &out, 1), OC_ERR_INVALID);
     oc_ten_release(&out);
 }
@@ -276,7 +240,7 @@ static void quantize_blocked_int4(void)
     }
     oc_ten tx = view(OC_DTYPE_FLOAT, 2, xd, x), ts = view(OC_DTYPE_FLOAT, 2, sd, s), tz = view(OC_DTYPE_INT4, 2, sd, zp);
     const oc_ten *in[] = {&tx, &ts, &tz};
-    oc_attr a[2] = {attr_int("axis", 1), attr_int("block_size", 2)};
+    oc_attr a[2] = {ut_attr_int("axis", 1), ut_attr_int("block_size", 2)};
     oc_ten out = {0};
     CHECK_EQ_INT(run_op("QuantizeLinear", 21, a, 2, in, 3, &out, 1), OC_OK);
     CHECK_EQ_INT(out.dtype, OC_DTYPE_INT4);
@@ -291,7 +255,7 @@ static void quantize_blocked_int4(void)
 
     /* symmetric uint4 via output_dtype, no zero point */
     const oc_ten *in2[] = {&tx, &ts};
-    oc_attr a2[3] = {attr_int("axis", -1), attr_int("block_size", 2), attr_int("output_dtype", OC_DTYPE_UINT4)};
+    oc_attr a2[3] = {ut_attr_int("axis", -1), ut_attr_int("block_size", 2), ut_attr_int("output_dtype", OC_DTYPE_UINT4)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 21, a2, 3, in2, 2, &out, 1), OC_OK);
     CHECK_EQ_INT(out.dtype, OC_DTYPE_UINT4);
     for (int i = 0; i < 15; i++) {
@@ -301,7 +265,7 @@ static void quantize_blocked_int4(void)
     oc_ten_release(&out);
 
     /* a block size that does not give the scale's shape */
-    oc_attr a3[2] = {attr_int("axis", 1), attr_int("block_size", 3)};
+    oc_attr a3[2] = {ut_attr_int("axis", 1), ut_attr_int("block_size", 3)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 21, a3, 2, in, 3, &out, 1), OC_ERR_INVALID);
     oc_ten_release(&out);
     /* int4 before opset 21 */
@@ -349,17 +313,17 @@ static void quantize_refusals(void)
     CHECK_EQ_INT(run_op("QuantizeLinear", 19, NULL, 0, in, 3, &out, 1), OC_ERR_UNSUPPORTED);
     CHECK(strstr(ctx.msg, "node 't' (QuantizeLinear)") != NULL);
     /* ... and at prepare when output_dtype names it */
-    oc_attr a[1] = {attr_int("output_dtype", OC_DTYPE_FLOAT8E5M2)};
+    oc_attr a[1] = {ut_attr_int("output_dtype", OC_DTYPE_FLOAT8E5M2)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 21, a, 1, in, 2, &out, 1), OC_ERR_UNSUPPORTED);
-    oc_attr b[1] = {attr_int("block_size", -1)};
+    oc_attr b[1] = {ut_attr_int("block_size", -1)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 21, b, 1, in, 2, &out, 1), OC_ERR_INVALID);
-    oc_attr p[1] = {attr_int("precision", OC_DTYPE_DOUBLE)};
+    oc_attr p[1] = {ut_attr_int("precision", OC_DTYPE_DOUBLE)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 23, p, 1, in, 2, &out, 1), OC_ERR_UNSUPPORTED);
     /* output_dtype must agree with the zero point */
     uint8_t z = 0;
     oc_ten tz8 = view(OC_DTYPE_UINT8, 0, &d0, &z);
     const oc_ten *in2[] = {&tx, &ts, &tz8};
-    oc_attr o[1] = {attr_int("output_dtype", OC_DTYPE_INT8)};
+    oc_attr o[1] = {ut_attr_int("output_dtype", OC_DTYPE_INT8)};
     CHECK_EQ_INT(run_op("QuantizeLinear", 21, o, 1, in2, 3, &out, 1), OC_ERR_INVALID);
     oc_ten_release(&out);
     /* registry: nothing before opset 10, the right entries after */
@@ -490,7 +454,7 @@ static void dequantize_axis_blocked(void)
     oc_ten txb = view(OC_DTYPE_INT8, 2, bd, xb), tsb = view(OC_DTYPE_FLOAT, 2, sd, sb),
            tzb = view(OC_DTYPE_INT8, 2, sd, zb);
     const oc_ten *in2[] = {&txb, &tsb, &tzb};
-    oc_attr a[2] = {attr_int("axis", 0), attr_int("block_size", 3)};
+    oc_attr a[2] = {ut_attr_int("axis", 0), ut_attr_int("block_size", 3)};
     CHECK_EQ_INT(run_op("DequantizeLinear", 21, a, 2, in2, 3, &out, 1), OC_OK);
     y = out.data;
     for (int i = 0; i < 12; i++) {
@@ -816,11 +780,11 @@ static void conv_check(const conv_case *cc, bool qlinear)
     memcpy(st, cc->stride, sizeof(st));
     memcpy(dl, cc->dil, sizeof(dl));
     memcpy(pd, cc->pads, sizeof(pd));
-    attrs[na++] = attr_ints("strides", st, (size_t)ns);
-    attrs[na++] = attr_ints("dilations", dl, (size_t)ns);
-    attrs[na++] = attr_int("group", cc->group);
-    if (cc->auto_pad) attrs[na++] = attr_str("auto_pad", cc->auto_pad);
-    else attrs[na++] = attr_ints("pads", pd, (size_t)(2 * ns));
+    attrs[na++] = ut_attr_ints("strides", st, (size_t)ns);
+    attrs[na++] = ut_attr_ints("dilations", dl, (size_t)ns);
+    attrs[na++] = ut_attr_int("group", cc->group);
+    if (cc->auto_pad) attrs[na++] = ut_attr_str("auto_pad", cc->auto_pad);
+    else attrs[na++] = ut_attr_ints("pads", pd, (size_t)(2 * ns));
     int64_t d0 = 0, dm = cc->m;
     int xdt = cc->xs ? OC_DTYPE_INT8 : OC_DTYPE_UINT8, wdt = cc->ws ? OC_DTYPE_INT8 : OC_DTYPE_UINT8;
     oc_ten tx = view(xdt, 2 + ns, xd, x), tw = view(wdt, 2 + ns, wd, w);
@@ -903,7 +867,7 @@ static void conv_integer(void)
     int64_t xd[4] = {1, 1, 3, 3}, wd[4] = {1, 1, 2, 2}, d0 = 0;
     uint8_t x[9] = {2, 3, 4, 5, 6, 7, 8, 9, 10}, w[4] = {1, 1, 1, 1}, xz = 1;
     int64_t pads[4] = {1, 1, 1, 1};
-    oc_attr a[1] = {attr_ints("pads", pads, 4)};
+    oc_attr a[1] = {ut_attr_ints("pads", pads, 4)};
     oc_ten tx = view(OC_DTYPE_UINT8, 4, xd, x), tw = view(OC_DTYPE_UINT8, 4, wd, w), tz = view(OC_DTYPE_UINT8, 0, &d0, &xz);
     const oc_ten *in[] = {&tx, &tw, &tz};
     oc_ten out = {0};
@@ -913,12 +877,12 @@ static void conv_integer(void)
     CHECK(out.numel == 16 && memcmp(out.data, want, sizeof(want)) == 0);
     oc_ten_release(&out);
     /* refusals at prepare */
-    oc_attr bad[1] = {attr_str("auto_pad", "SAME")};
+    oc_attr bad[1] = {ut_attr_str("auto_pad", "SAME")};
     CHECK_EQ_INT(run_op("ConvInteger", 10, bad, 1, in, 3, &out, 1), OC_ERR_INVALID);
     int64_t zero_stride[2] = {0, 1};
-    oc_attr bad2[1] = {attr_ints("strides", zero_stride, 2)};
+    oc_attr bad2[1] = {ut_attr_ints("strides", zero_stride, 2)};
     CHECK_EQ_INT(run_op("ConvInteger", 10, bad2, 1, in, 3, &out, 1), OC_ERR_INVALID);
-    oc_attr bad3[1] = {attr_int("group", 2)};
+    oc_attr bad3[1] = {ut_attr_int("group", 2)};
     CHECK_EQ_INT(run_op("ConvInteger", 10, bad3, 1, in, 3, &out, 1), OC_ERR_INVALID);
     oc_ten_release(&out);
 }

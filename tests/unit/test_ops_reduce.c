@@ -2,6 +2,7 @@
  * CumSum, Hardmax) against plain reference loops, across axes, keepdims,
  * types and the opset versions where attributes became inputs. */
 #include "exec/exec.h"
+#include "kernel_test.h"
 #include "unit.h"
 
 #include <math.h>
@@ -9,30 +10,6 @@
 static oc_ctx ctx;
 
 /* ---- building nodes and tensors by hand ---- */
-
-static oc_attr a_int(const char *name, int64_t v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INT;
-    a.has_i = true;
-    a.i = v;
-    return a;
-}
-
-static oc_attr a_ints(const char *name, int64_t *v, size_t n)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INTS;
-    a.ints = v;
-    a.n_ints = n;
-    return a;
-}
 
 static oc_ten mk(int dtype, int ndim, const int64_t *dims, const void *data)
 {
@@ -192,13 +169,13 @@ static void reduce_all_axes(void)
                     ref_reduce(o, src->data, 4, dims, mask, want, n_res);
                     oc_attr attrs[2];
                     size_t n_attrs = 0;
-                    attrs[n_attrs++] = a_int("keepdims", keep);
+                    attrs[n_attrs++] = ut_attr_int("keepdims", keep);
                     oc_ten ax = mk_i64(na, axes);
                     const oc_ten *in[2] = {src, &ax};
                     oc_ten out[1];
                     memset(out, 0, sizeof(out));
                     int64_t opset = form ? 18 : o == 0 ? 11 : 13;
-                    if (!form && na) attrs[n_attrs++] = a_ints("axes", axes, (size_t)na);
+                    if (!form && na) attrs[n_attrs++] = ut_attr_ints("axes", axes, (size_t)na);
                     oc_status st = call(red_ops[o], opset, attrs, n_attrs, in, form && na ? 2 : 1, out, 1);
                     if (st != OC_OK) {
                         printf("  %s failed: %s\n", red_ops[o], ctx.msg);
@@ -234,7 +211,7 @@ static void reduce_ints(void)
     int64_t v[6] = {big + 1, 2, -3, 4, 5, 6};
     oc_ten x = mk(OC_DTYPE_INT64, 2, dims, v);
     int64_t ax1[1] = {1};
-    oc_attr at[2] = {a_ints("axes", ax1, 1), a_int("keepdims", 0)};
+    oc_attr at[2] = {ut_attr_ints("axes", ax1, 1), ut_attr_int("keepdims", 0)};
     const oc_ten *in[1] = {&x};
     oc_ten out[1];
     memset(out, 0, sizeof(out));
@@ -278,7 +255,7 @@ static void reduce_edges(void)
     oc_ten empty = mk_i64(0, NULL);
     oc_ten out[1];
     memset(out, 0, sizeof(out));
-    oc_attr noop = a_int("noop_with_empty_axes", 1);
+    oc_attr noop = ut_attr_int("noop_with_empty_axes", 1);
     CHECK(call("ReduceSum", 13, &noop, 1, (const oc_ten *[]){&x, &empty}, 2, out, 1) == OC_OK);
     CHECK(out[0].ndim == 2 && out[0].numel == 4 && ((float *)out[0].data)[3] == 4);
     CHECK(call("ReduceMax", 18, &noop, 1, (const oc_ten *[]){&x, NULL}, 2, out, 1) == OC_OK);
@@ -288,13 +265,13 @@ static void reduce_edges(void)
     CHECK(out[0].numel == 1 && out[0].ndim == 2 && ((float *)out[0].data)[0] == 10);
 
     int64_t ax[1] = {1};
-    oc_attr axa = a_ints("axes", ax, 1);
+    oc_attr axa = ut_attr_ints("axes", ax, 1);
     CHECK(call("ReduceMean", 18, &axa, 1, (const oc_ten *[]){&x}, 1, out, 1) == OC_ERR_INVALID);
     CHECK(call("ReduceSum", 13, &axa, 1, (const oc_ten *[]){&x}, 1, out, 1) == OC_ERR_INVALID);
     CHECK(call("ReduceMean", 17, &axa, 1, (const oc_ten *[]){&x}, 1, out, 1) == OC_OK);
     CHECK(((float *)out[0].data)[0] == 1.5f && ((float *)out[0].data)[1] == 3.5f);
     int64_t bad_ax[1] = {2};
-    oc_attr bada = a_ints("axes", bad_ax, 1);
+    oc_attr bada = ut_attr_ints("axes", bad_ax, 1);
     CHECK(call("ReduceMean", 13, &bada, 1, (const oc_ten *[]){&x}, 1, out, 1) == OC_ERR_INVALID);
     CHECK(strstr(ctx.msg, "node 't' (ReduceMean)") != NULL);
 
@@ -307,8 +284,8 @@ static void reduce_edges(void)
     /* an empty reduced axis gives each op's identity */
     const int64_t edims[2] = {2, 0};
     oc_ten e = mk(OC_DTYPE_FLOAT, 2, edims, NULL);
-    oc_attr k0 = a_int("keepdims", 0);
-    oc_attr ea[2] = {a_ints("axes", ax, 1), k0};
+    oc_attr k0 = ut_attr_int("keepdims", 0);
+    oc_attr ea[2] = {ut_attr_ints("axes", ax, 1), k0};
     CHECK(call("ReduceSum", 11, ea, 2, (const oc_ten *[]){&e}, 1, out, 1) == OC_OK);
     CHECK(out[0].numel == 2 && ((float *)out[0].data)[1] == 0);
     CHECK(call("ReduceProd", 13, ea, 2, (const oc_ten *[]){&e}, 1, out, 1) == OC_OK);
@@ -389,7 +366,7 @@ static void argmax_argmin(void)
         for (int axis = -3; axis < 3; axis++)
             for (int keep = 0; keep < 2; keep++)
                 for (int last = 0; last < 2; last++) {
-                    oc_attr at[3] = {a_int("axis", axis), a_int("keepdims", keep), a_int("select_last_index", last)};
+                    oc_attr at[3] = {ut_attr_int("axis", axis), ut_attr_int("keepdims", keep), ut_attr_int("select_last_index", last)};
                     oc_ten out[1];
                     memset(out, 0, sizeof(out));
                     if (call(op ? "ArgMin" : "ArgMax", 13, at, 3, (const oc_ten *[]){&x}, 1, out, 1) != OC_OK) {
@@ -421,10 +398,10 @@ static void argmax_argmin(void)
     memset(out, 0, sizeof(out));
     CHECK(call("ArgMin", 11, NULL, 0, (const oc_ten *[]){&xi}, 1, out, 1) == OC_OK);
     CHECK(out[0].ndim == 1 && ((int64_t *)out[0].data)[0] == 1);
-    oc_attr l = a_int("select_last_index", 1);
+    oc_attr l = ut_attr_int("select_last_index", 1);
     CHECK(call("ArgMax", 12, &l, 1, (const oc_ten *[]){&xi}, 1, out, 1) == OC_OK);
     CHECK(((int64_t *)out[0].data)[0] == 3);
-    oc_attr bad_axis = a_int("axis", 1);
+    oc_attr bad_axis = ut_attr_int("axis", 1);
     CHECK(call("ArgMax", 12, &bad_axis, 1, (const oc_ten *[]){&xi}, 1, out, 1) == OC_ERR_INVALID);
     oc_ten_release(&out[0]);
     oc_ten_release(&xi);
@@ -444,7 +421,7 @@ static void topk_cases(void)
         for (int kk = 0; kk <= 7; kk++) {
             int64_t kv[1] = {kk};
             oc_ten kt = mk_i64(1, kv);
-            oc_attr at[2] = {a_int("axis", -2), a_int("largest", largest)};
+            oc_attr at[2] = {ut_attr_int("axis", -2), ut_attr_int("largest", largest)};
             oc_ten out[2];
             memset(out, 0, sizeof(out));
             if (call("TopK", 11, at, 2, (const oc_ten *[]){&x, &kt}, 2, out, 2) != OC_OK) {
@@ -484,7 +461,7 @@ static void topk_cases(void)
     float v1[5] = {3, 1, 4, 1, 5};
     int64_t d1[1] = {5};
     oc_ten x1 = mk(OC_DTYPE_FLOAT, 1, d1, v1);
-    oc_attr ka = a_int("k", 2);
+    oc_attr ka = ut_attr_int("k", 2);
     oc_ten out[2];
     memset(out, 0, sizeof(out));
     CHECK(call("TopK", 1, &ka, 1, (const oc_ten *[]){&x1}, 1, out, 2) == OC_OK);
@@ -495,7 +472,7 @@ static void topk_cases(void)
     oc_ten kt = mk_i64(1, k3);
     CHECK(call("TopK", 10, NULL, 0, (const oc_ten *[]){&x1, &kt}, 2, out, 2) == OC_OK);
     CHECK(((float *)out[0].data)[2] == 3 && ((int64_t *)out[1].data)[2] == 0);
-    oc_attr small = a_int("largest", 0);
+    oc_attr small = ut_attr_int("largest", 0);
     CHECK(call("TopK", 11, &small, 1, (const oc_ten *[]){&x1, &kt}, 2, out, 2) == OC_OK);
     CHECK(((int64_t *)out[1].data)[0] == 1 && ((int64_t *)out[1].data)[1] == 3 && ((int64_t *)out[1].data)[2] == 0);
     /* k beyond the axis */
@@ -537,7 +514,7 @@ static void cumsum_cases(void)
             for (int rev = 0; rev < 2; rev++) {
                 int32_t av = axis;
                 oc_ten at = mk(OC_DTYPE_INT32, 0, NULL, &av);
-                oc_attr attrs[2] = {a_int("exclusive", excl), a_int("reverse", rev)};
+                oc_attr attrs[2] = {ut_attr_int("exclusive", excl), ut_attr_int("reverse", rev)};
                 oc_ten out[1];
                 memset(out, 0, sizeof(out));
                 if (call("CumSum", 14, attrs, 2, (const oc_ten *[]){&x, &at}, 2, out, 1) != OC_OK) {
@@ -568,7 +545,7 @@ static void cumsum_cases(void)
     oc_ten at = mk(OC_DTYPE_INT64, 0, NULL, &zero);
     oc_ten out[1];
     memset(out, 0, sizeof(out));
-    oc_attr ex = a_int("exclusive", 1);
+    oc_attr ex = ut_attr_int("exclusive", 1);
     CHECK(call("CumSum", 11, &ex, 1, (const oc_ten *[]){&xi, &at}, 2, out, 1) == OC_OK);
     CHECK(((int64_t *)out[0].data)[0] == 0 && ((int64_t *)out[0].data)[3] == 6);
     uint8_t bv[4] = {0};
@@ -603,7 +580,7 @@ static void hardmax_versions(void)
     for (int i = 0; i < 12; i++) bad += ((float *)out[0].data)[i] != w13[i];
     CHECK_EQ_INT(bad, 0);
     /* opset 13, axis 1 */
-    oc_attr a1 = a_int("axis", 1);
+    oc_attr a1 = ut_attr_int("axis", 1);
     CHECK(call("Hardmax", 13, &a1, 1, (const oc_ten *[]){&x}, 1, out, 1) == OC_OK);
     float wa1[12] = {0, 1, 0, 1, 0, 1, /* */ 1, 1, 0, 0, 0, 1};
     bad = 0;

@@ -4,6 +4,7 @@
  * linear_before_reset, both layouts, other activations, output subsets,
  * and what the kernels refuse. */
 #include "exec/exec.h"
+#include "kernel_test.h"
 #include "unit.h"
 
 #include <math.h>
@@ -162,55 +163,6 @@ typedef struct opts {
     size_t n_alpha, n_beta;
 } opts;
 
-static oc_attr attr_s(const char *name, const char *v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_STRING;
-    a.has_s = true;
-    a.s.data = (const uint8_t *)v;
-    a.s.len = strlen(v);
-    return a;
-}
-
-static oc_attr attr_i(const char *name, int64_t v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INT;
-    a.has_i = true;
-    a.i = v;
-    return a;
-}
-
-static oc_attr attr_f(const char *name, float v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_FLOAT;
-    a.has_f = true;
-    a.f = v;
-    return a;
-}
-
-static oc_attr attr_fs(const char *name, const float *v, size_t n)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_FLOATS;
-    a.floats = (float *)v;
-    a.n_floats = n;
-    return a;
-}
-
 static const char *op_name(int kind)
 {
     return kind == LSTM ? "LSTM" : kind == GRU ? "GRU" : "RNN";
@@ -237,12 +189,12 @@ static int run_case(const cfg *c, const opts *o)
 
     oc_attr attrs[12];
     size_t na = 0;
-    attrs[na++] = attr_i("hidden_size", H);
-    if (o->direction) attrs[na++] = attr_s("direction", o->direction);
-    if (c->layout) attrs[na++] = attr_i("layout", 1);
-    if (c->clip > 0) attrs[na++] = attr_f("clip", (float)c->clip);
-    if (c->input_forget) attrs[na++] = attr_i("input_forget", 1);
-    if (c->kind == GRU) attrs[na++] = attr_i("linear_before_reset", c->lbr);
+    attrs[na++] = ut_attr_int("hidden_size", H);
+    if (o->direction) attrs[na++] = ut_attr_str("direction", o->direction);
+    if (c->layout) attrs[na++] = ut_attr_int("layout", 1);
+    if (c->clip > 0) attrs[na++] = ut_attr_float("clip", (float)c->clip);
+    if (c->input_forget) attrs[na++] = ut_attr_int("input_forget", 1);
+    if (c->kind == GRU) attrs[na++] = ut_attr_int("linear_before_reset", c->lbr);
     oc_bytes strs[6];
     if (o->n_act) {
         oc_attr a;
@@ -258,8 +210,8 @@ static int run_case(const cfg *c, const opts *o)
         a.n_strings = o->n_act;
         attrs[na++] = a;
     }
-    if (o->n_alpha) attrs[na++] = attr_fs("activation_alpha", o->alphas, o->n_alpha);
-    if (o->n_beta) attrs[na++] = attr_fs("activation_beta", o->betas, o->n_beta);
+    if (o->n_alpha) attrs[na++] = ut_attr_floats("activation_alpha", o->alphas, o->n_alpha);
+    if (o->n_beta) attrs[na++] = ut_attr_floats("activation_beta", o->betas, o->n_beta);
 
     static const char *outs[3] = {"Y", "Y_h", "Y_c"};
     oc_node n;
@@ -409,7 +361,7 @@ static void lstm_output_subset(void)
     int64_t xd[3] = {2, 1, 2}, wd[3] = {1, 12, 2}, rd[3] = {1, 12, 3};
     oc_ten X = mk_rand(3, xd, 1), W = mk_rand(3, wd, 1), R = mk_rand(3, rd, 1);
     const char *outs[2] = {"", "h"};
-    oc_attr hs = attr_i("hidden_size", 3);
+    oc_attr hs = ut_attr_int("hidden_size", 3);
     oc_node n;
     memset(&n, 0, sizeof(n));
     n.name = "l";
@@ -496,7 +448,7 @@ static oc_status prep(const char *op, oc_attr *attrs, size_t n)
 
 static void refusals(void)
 {
-    oc_attr dir = attr_s("direction", "sideways");
+    oc_attr dir = ut_attr_str("direction", "sideways");
     CHECK(prep("LSTM", &dir, 1) == OC_ERR_UNSUPPORTED);
     CHECK(strstr(ctx.msg, "sideways") != NULL && strstr(ctx.msg, "node 'bad' (LSTM)") != NULL);
     oc_bytes s = {.data = (const uint8_t *)"Swish", .len = 5};
@@ -509,9 +461,9 @@ static void refusals(void)
     CHECK(prep("RNN", &acts, 1) == OC_ERR_UNSUPPORTED);
     CHECK(strstr(ctx.msg, "Swish") != NULL);
     CHECK(prep("GRU", &acts, 1) == OC_ERR_INVALID); /* GRU takes two */
-    oc_attr lay = attr_i("layout", 2);
+    oc_attr lay = ut_attr_int("layout", 2);
     CHECK(prep("GRU", &lay, 1) == OC_ERR_INVALID);
-    oc_attr lbr = attr_i("linear_before_reset", 1);
+    oc_attr lbr = ut_attr_int("linear_before_reset", 1);
     CHECK(prep("GRU", &lbr, 1) == OC_OK);
 
     /* run-time checks: type, shapes, lengths */

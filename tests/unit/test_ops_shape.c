@@ -5,6 +5,7 @@
  * allowzero, num_outputs, wrap padding) are checked on both sides of the
  * version that changed them. */
 #include "exec/exec.h"
+#include "kernel_test.h"
 #include "unit.h"
 
 #include <math.h>
@@ -13,66 +14,6 @@
 static oc_ctx ctx;
 
 /* ---- building nodes and tensors ---- */
-
-static oc_attr a_int(const char *name, int64_t v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INT;
-    a.i = v;
-    a.has_i = true;
-    return a;
-}
-
-static oc_attr a_float(const char *name, float v)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_FLOAT;
-    a.f = v;
-    a.has_f = true;
-    return a;
-}
-
-static oc_attr a_ints(const char *name, int64_t *v, size_t n)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_INTS;
-    a.ints = v;
-    a.n_ints = n;
-    return a;
-}
-
-static oc_attr a_str(const char *name, const char *s)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_STRING;
-    a.s.data = (const uint8_t *)s;
-    a.s.len = strlen(s);
-    a.has_s = true;
-    return a;
-}
-
-static oc_attr a_tensor(const char *name, oc_tensor *t)
-{
-    oc_attr a;
-    memset(&a, 0, sizeof(a));
-    a.name = name;
-    a.has_type = true;
-    a.type = OC_ATTR_TENSOR;
-    a.t = t;
-    return a;
-}
 
 /* Runs op_type at opset: prepare (when the kernel has one), then run. */
 static oc_status op(const char *op_type, int64_t opset, oc_attr *attrs, size_t n_attrs, const oc_ten *const *in,
@@ -181,7 +122,7 @@ static void transpose_vs_reference(void)
     const int64_t dims[4] = {2, 3, 4, 5};
     oc_ten x = iota_f(4, dims), y;
     int64_t perm[4] = {2, 0, 3, 1};
-    oc_attr at[1] = {a_ints("perm", perm, 4)};
+    oc_attr at[1] = {ut_attr_ints("perm", perm, 4)};
     const oc_ten *in[1] = {&x};
     CHECK(op("Transpose", 13, at, 1, in, 1, &y, 1) == OC_OK);
     const int64_t od[4] = {4, 2, 5, 3};
@@ -214,7 +155,7 @@ static void transpose_vs_reference(void)
     oc_ten_release(&y);
     /* a bad perm is refused before running */
     int64_t bad[3] = {0, 0, 1};
-    at[0] = a_ints("perm", bad, 3);
+    at[0] = ut_attr_ints("perm", bad, 3);
     in[0] = &b;
     CHECK(op("Transpose", 13, at, 1, in, 1, &y, 1) == OC_ERR_INVALID);
     oc_ten_release(&x);
@@ -298,7 +239,7 @@ static void slice_opsets(void)
     const float data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     oc_ten x = ten(OC_DTYPE_FLOAT, 2, dims, data), y;
     int64_t starts[2] = {0, 1}, ends[2] = {-1, 1000};
-    oc_attr at[2] = {a_ints("starts", starts, 2), a_ints("ends", ends, 2)};
+    oc_attr at[2] = {ut_attr_ints("starts", starts, 2), ut_attr_ints("ends", ends, 2)};
     const oc_ten *in1[1] = {&x};
     CHECK(op("Slice", 1, at, 2, in1, 1, &y, 1) == OC_OK);
     const float want[3] = {2, 3, 4};
@@ -360,7 +301,7 @@ static void pad_vs_reference(void)
             float cv = 9.5f;
             oc_ten cval = ten(OC_DTYPE_FLOAT, 0, NULL, &cv);
             const oc_ten *in[3] = {&x, &pads, &cval};
-            oc_attr at[1] = {a_str("mode", modes[m])};
+            oc_attr at[1] = {ut_attr_str("mode", modes[m])};
             CHECK(op("Pad", 19, at, 1, in, 3, &y, 1) == OC_OK);
             int64_t od[3];
             for (int d = 0; d < 3; d++) od[d] = dims[d] + padsets[p][d] + padsets[p][d + 3];
@@ -396,7 +337,7 @@ static void pad_opsets(void)
     const int64_t wd[2] = {3, 4};
     oc_ten x = ten(OC_DTYPE_FLOAT, 2, dims, data), y;
     int64_t pads[4] = {0, 2, 0, 0};
-    oc_attr at[3] = {a_str("mode", "reflect"), a_ints("pads", pads, 4), a_float("value", 0)};
+    oc_attr at[3] = {ut_attr_str("mode", "reflect"), ut_attr_ints("pads", pads, 4), ut_attr_float("value", 0)};
     const oc_ten *in1[1] = {&x};
     CHECK(op("Pad", 2, at, 2, in1, 1, &y, 1) == OC_OK);
     CHECK(same_dims(&y, 2, wd) && eq_f(&y, want, 12));
@@ -411,7 +352,7 @@ static void pad_opsets(void)
     const int32_t iv[2] = {5, 6};
     oc_ten xi = ten(OC_DTYPE_INT32, 1, &d1, iv);
     int64_t pd[2] = {1, 2};
-    oc_attr at1[2] = {a_ints("paddings", pd, 2), a_float("value", -3)};
+    oc_attr at1[2] = {ut_attr_ints("paddings", pd, 2), ut_attr_float("value", -3)};
     const oc_ten *ini[1] = {&xi};
     CHECK(op("Pad", 1, at1, 2, ini, 1, &y, 1) == OC_OK);
     CHECK(y.numel == 5 && ((int32_t *)y.data)[0] == -3 && ((int32_t *)y.data)[1] == 5 &&
@@ -426,9 +367,9 @@ static void pad_opsets(void)
     CHECK(same_dims(&y, 2, wd18) && ((float *)y.data)[0] == 0 && ((float *)y.data)[2] == 1.0f);
     oc_ten_release(&y);
     /* wrap exists from opset 19; unknown modes are refused at prepare */
-    oc_attr wrap[1] = {a_str("mode", "wrap")};
+    oc_attr wrap[1] = {ut_attr_str("mode", "wrap")};
     CHECK(op("Pad", 18, wrap, 1, in, 2, &y, 1) == OC_ERR_UNSUPPORTED);
-    oc_attr foo[1] = {a_str("mode", "symmetric")};
+    oc_attr foo[1] = {ut_attr_str("mode", "symmetric")};
     CHECK(op("Pad", 19, foo, 1, in, 2, &y, 1) == OC_ERR_UNSUPPORTED);
     /* removing more than an axis holds */
     int64_t neg[4] = {-2, 0, -2, 0};
@@ -452,7 +393,7 @@ static void gather(void)
     const int64_t id[2] = {2, 2};
     const int64_t iv[4] = {3, -1, 0, 1};
     oc_ten ind = ten(OC_DTYPE_INT64, 2, id, iv);
-    oc_attr at[1] = {a_int("axis", 1)};
+    oc_attr at[1] = {ut_attr_int("axis", 1)};
     const oc_ten *in[2] = {&x, &ind};
     CHECK(op("Gather", 13, at, 1, in, 2, &y, 1) == OC_OK);
     const int64_t od[4] = {2, 2, 2, 3};
@@ -494,7 +435,7 @@ static void gather_elements(void)
     const float x1[4] = {1, 2, 3, 4};
     const int64_t i1[4] = {0, 0, 1, 0};
     oc_ten x = ten(OC_DTYPE_FLOAT, 2, d2, x1), ind = ten(OC_DTYPE_INT64, 2, d2, i1), y;
-    oc_attr at[1] = {a_int("axis", 1)};
+    oc_attr at[1] = {ut_attr_int("axis", 1)};
     const oc_ten *in[2] = {&x, &ind};
     CHECK(op("GatherElements", 13, at, 1, in, 2, &y, 1) == OC_OK);
     const float w1[4] = {1, 1, 4, 3};
@@ -507,7 +448,7 @@ static void gather_elements(void)
     const int32_t i2[6] = {1, 2, 0, 2, 0, -3};
     x = ten(OC_DTYPE_FLOAT, 2, d3, x2);
     ind = ten(OC_DTYPE_INT32, 2, di, i2);
-    at[0] = a_int("axis", 0);
+    at[0] = ut_attr_int("axis", 0);
     CHECK(op("GatherElements", 11, at, 1, in, 2, &y, 1) == OC_OK);
     const float w2[6] = {4, 8, 3, 7, 2, 3};
     CHECK(same_dims(&y, 2, di) && eq_f(&y, w2, 6));
@@ -542,7 +483,7 @@ static void gather_nd(void)
     const int64_t d3[3] = {2, 2, 2};
     const int64_t x3[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     x = ten(OC_DTYPE_INT64, 3, d3, x3);
-    oc_attr at[1] = {a_int("batch_dims", 1)};
+    oc_attr at[1] = {ut_attr_int("batch_dims", 1)};
     CHECK(op("GatherND", 12, at, 1, in, 2, &y, 1) == OC_OK);
     const int64_t w5[4] = {2, 3, 4, 5};
     CHECK(same_dims(&y, 2, d2) && eq_i64(&y, w5, 4));
@@ -567,13 +508,13 @@ static void scatter_nd(void)
     /* add accumulates repeated indices */
     const int64_t rep[4] = {0, 0, 2, -1};
     memcpy(ind.data, rep, sizeof(rep));
-    oc_attr at[1] = {a_str("reduction", "add")};
+    oc_attr at[1] = {ut_attr_str("reduction", "add")};
     CHECK(op("ScatterND", 16, at, 1, in, 3, &y, 1) == OC_OK);
     const float wa[8] = {1 + 9 + 10, 2, 3 + 11, 4, 5, 6, 7, 8 + 12};
     CHECK(eq_f(&y, wa, 8));
     oc_ten_release(&y);
     /* max is opset 18; refused before running at 16 */
-    at[0] = a_str("reduction", "max");
+    at[0] = ut_attr_str("reduction", "max");
     CHECK(op("ScatterND", 16, at, 1, in, 3, &y, 1) == OC_ERR_UNSUPPORTED);
     CHECK(op("ScatterND", 18, at, 1, in, 3, &y, 1) == OC_OK);
     const float wm[8] = {10, 2, 11, 4, 5, 6, 7, 12};
@@ -638,7 +579,7 @@ static void concat(void)
     const int64_t d1[2] = {2, 1}, d2[2] = {2, 3};
     const float a[2] = {1, 2}, b[6] = {3, 4, 5, 6, 7, 8};
     oc_ten x1 = ten(OC_DTYPE_FLOAT, 2, d1, a), x2 = ten(OC_DTYPE_FLOAT, 2, d2, b), y;
-    oc_attr at[1] = {a_int("axis", -1)};
+    oc_attr at[1] = {ut_attr_int("axis", -1)};
     const oc_ten *in[3] = {&x1, &x2, &x1};
     CHECK(op("Concat", 13, at, 1, in, 3, &y, 1) == OC_OK);
     const int64_t od[2] = {2, 5};
@@ -650,7 +591,7 @@ static void concat(void)
     CHECK(op("Concat", 1, NULL, 0, in, 3, &y, 1) == OC_OK && y.dims[1] == 5);
     oc_ten_release(&y);
     /* mismatched dims */
-    at[0] = a_int("axis", 0);
+    at[0] = ut_attr_int("axis", 0);
     CHECK(op("Concat", 13, at, 1, in, 2, &y, 1) == OC_ERR_INVALID);
     oc_ten_release(&x1);
     oc_ten_release(&x2);
@@ -661,7 +602,7 @@ static void split(void)
     const int64_t dims[2] = {2, 6};
     oc_ten x = iota_f(2, dims), y[3];
     int64_t sv[2] = {2, 4};
-    oc_attr at[2] = {a_int("axis", 1), a_ints("split", sv, 2)};
+    oc_attr at[2] = {ut_attr_int("axis", 1), ut_attr_ints("split", sv, 2)};
     const oc_ten *in1[1] = {&x};
     /* attribute (opset 2..12) */
     CHECK(op("Split", 11, at, 2, in1, 1, y, 2) == OC_OK);
@@ -684,7 +625,7 @@ static void split(void)
     oc_ten x7 = iota_f(1, &d7);
     const oc_ten *in7[1] = {&x7};
     CHECK(op("Split", 13, NULL, 0, in7, 1, y, 3) == OC_ERR_INVALID);
-    oc_attr no[1] = {a_int("num_outputs", 3)};
+    oc_attr no[1] = {ut_attr_int("num_outputs", 3)};
     CHECK(op("Split", 18, no, 1, in7, 1, y, 3) == OC_OK);
     CHECK(y[0].numel == 3 && y[1].numel == 3 && y[2].numel == 1 && ((float *)y[2].data)[0] == 6);
     release(y, 3);
@@ -710,7 +651,7 @@ static void reshape(void)
     oc_ten_release(&y);
     /* opset 1: the shape is an attribute */
     int64_t sa[2] = {-1, 8};
-    oc_attr at[1] = {a_ints("shape", sa, 2)};
+    oc_attr at[1] = {ut_attr_ints("shape", sa, 2)};
     const oc_ten *in1[1] = {&x};
     CHECK(op("Reshape", 1, at, 1, in1, 1, &y, 1) == OC_OK);
     const int64_t od1[2] = {3, 8};
@@ -722,7 +663,7 @@ static void reshape(void)
     const int64_t zv[2] = {3, 0};
     oc_ten z = i64v(2, zv);
     const oc_ten *ine[2] = {&e, &z};
-    oc_attr az[1] = {a_int("allowzero", 1)};
+    oc_attr az[1] = {ut_attr_int("allowzero", 1)};
     CHECK(op("Reshape", 14, az, 1, ine, 2, &y, 1) == OC_OK);
     const int64_t w30[2] = {3, 0};
     CHECK(same_dims(&y, 2, w30));
@@ -747,7 +688,7 @@ static void flatten(void)
     const oc_ten *in[1] = {&x};
     int64_t axes[4] = {0, 2, -1, 4}, want[4][2] = {{1, 120}, {6, 20}, {24, 5}, {120, 1}};
     for (int i = 0; i < 4; i++) {
-        oc_attr at[1] = {a_int("axis", axes[i])};
+        oc_attr at[1] = {ut_attr_int("axis", axes[i])};
         CHECK(op("Flatten", 13, at, 1, in, 1, &y, 1) == OC_OK);
         CHECK(same_dims(&y, 2, want[i]) && ((float *)y.data)[119] == 119);
         oc_ten_release(&y);
@@ -769,7 +710,7 @@ static void squeeze_unsqueeze(void)
     oc_ten_release(&y);
     /* attribute before 13, input since; negative axes */
     int64_t ax[1] = {-2};
-    oc_attr at[1] = {a_ints("axes", ax, 1)};
+    oc_attr at[1] = {ut_attr_ints("axes", ax, 1)};
     CHECK(op("Squeeze", 11, at, 1, in1, 1, &y, 1) == OC_OK);
     const int64_t w1[3] = {1, 3, 2};
     CHECK(same_dims(&y, 3, w1));
@@ -784,7 +725,7 @@ static void squeeze_unsqueeze(void)
     oc_ten_release(&y);
     /* squeezing a dim that is not 1 */
     int64_t ax1[1] = {1};
-    at[0] = a_ints("axes", ax1, 1);
+    at[0] = ut_attr_ints("axes", ax1, 1);
     CHECK(op("Squeeze", 1, at, 1, in1, 1, &y, 1) == OC_ERR_INVALID);
     /* Unsqueeze: axes against the output rank, unsorted */
     int64_t ua[2] = {-1, 0};
@@ -794,7 +735,7 @@ static void squeeze_unsqueeze(void)
     const int64_t w2[6] = {1, 1, 3, 1, 2, 1};
     CHECK(same_dims(&y, 6, w2) && ((float *)y.data)[5] == 5);
     oc_ten_release(&y);
-    at[0] = a_ints("axes", ua, 2);
+    at[0] = ut_attr_ints("axes", ua, 2);
     CHECK(op("Unsqueeze", 11, at, 1, in1, 1, &y, 1) == OC_OK);
     CHECK(same_dims(&y, 6, w2));
     oc_ten_release(&y);
@@ -821,15 +762,15 @@ static void shape_size(void)
     CHECK(op("Shape", 1, NULL, 0, in, 1, &y, 1) == OC_OK);
     CHECK(y.ndim == 1 && eq_i64(&y, dims, 3));
     oc_ten_release(&y);
-    oc_attr at[2] = {a_int("start", -2), a_int("end", 100)};
+    oc_attr at[2] = {ut_attr_int("start", -2), ut_attr_int("end", 100)};
     CHECK(op("Shape", 15, at, 2, in, 1, &y, 1) == OC_OK);
     CHECK(eq_i64(&y, dims + 1, 2));
     oc_ten_release(&y);
     /* before 15 start/end do not exist */
     CHECK(op("Shape", 13, at, 2, in, 1, &y, 1) == OC_OK && y.numel == 3);
     oc_ten_release(&y);
-    at[0] = a_int("start", 2);
-    at[1] = a_int("end", 1);
+    at[0] = ut_attr_int("start", 2);
+    at[1] = ut_attr_int("end", 1);
     CHECK(op("Shape", 15, at, 2, in, 1, &y, 1) == OC_OK && y.numel == 0);
     oc_ten_release(&y);
     CHECK(op("Size", 13, NULL, 0, in, 1, &y, 1) == OC_OK);
@@ -855,25 +796,25 @@ static void constants(void)
     t.numel = 3;
     t.data = raw + 1;
     t.nbytes = sizeof(vals);
-    oc_attr at[2] = {a_tensor("value", &t)};
+    oc_attr at[2] = {ut_attr_tensor("value", &t)};
     oc_ten y;
     CHECK(op("Constant", 1, at, 1, NULL, 0, &y, 1) == OC_OK);
     CHECK(y.ndim == 1 && eq_i64(&y, vals, 3));
     oc_ten_release(&y);
     /* value_ints / value_float from opset 12 */
     int64_t iv[2] = {4, 5};
-    at[0] = a_ints("value_ints", iv, 2);
+    at[0] = ut_attr_ints("value_ints", iv, 2);
     CHECK(op("Constant", 13, at, 1, NULL, 0, &y, 1) == OC_OK && eq_i64(&y, iv, 2));
     oc_ten_release(&y);
     CHECK(op("Constant", 11, at, 1, NULL, 0, &y, 1) == OC_ERR_INVALID);
-    at[0] = a_float("value_float", 2.5f);
+    at[0] = ut_attr_float("value_float", 2.5f);
     const float f = 2.5f;
     CHECK(op("Constant", 12, at, 1, NULL, 0, &y, 1) == OC_OK && y.ndim == 0 && eq_f(&y, &f, 1));
     oc_ten_release(&y);
     /* two values, or a sparse one */
-    at[1] = a_int("value_int", 3);
+    at[1] = ut_attr_int("value_int", 3);
     CHECK(op("Constant", 13, at, 2, NULL, 0, &y, 1) == OC_ERR_INVALID);
-    oc_attr sp[1] = {a_tensor("sparse_value", &t)};
+    oc_attr sp[1] = {ut_attr_tensor("sparse_value", &t)};
     CHECK(op("Constant", 13, sp, 1, NULL, 0, &y, 1) == OC_ERR_UNSUPPORTED);
 
     /* ConstantOfShape */
@@ -893,7 +834,7 @@ static void constants(void)
     v.numel = 1;
     v.data = &seven;
     v.nbytes = 4;
-    oc_attr va[1] = {a_tensor("value", &v)};
+    oc_attr va[1] = {ut_attr_tensor("value", &v)};
     CHECK(op("ConstantOfShape", 9, va, 1, in, 1, &y, 1) == OC_OK);
     CHECK(y.dtype == OC_DTYPE_INT32 && y.numel == 6 && ((int32_t *)y.data)[0] == 7 && ((int32_t *)y.data)[5] == 7);
     oc_ten_release(&y);
@@ -958,7 +899,7 @@ static void depth_space(void)
     const oc_ten *in[1] = {&x};
     const char *modes[2] = {"DCR", "CRD"};
     for (int m = 0; m < 2; m++) {
-        oc_attr at[2] = {a_int("blocksize", bs), a_str("mode", modes[m])};
+        oc_attr at[2] = {ut_attr_int("blocksize", bs), ut_attr_str("mode", modes[m])};
         CHECK(op("DepthToSpace", 13, at, 2, in, 1, &y, 1) == OC_OK);
         const int64_t od[4] = {N, c, H * bs, W * bs};
         CHECK(same_dims(&y, 4, od));
@@ -975,7 +916,7 @@ static void depth_space(void)
         oc_ten_release(&y);
     }
     /* SpaceToDepth undoes DCR DepthToSpace */
-    oc_attr at[1] = {a_int("blocksize", bs)};
+    oc_attr at[1] = {ut_attr_int("blocksize", bs)};
     CHECK(op("DepthToSpace", 1, at, 1, in, 1, &y, 1) == OC_OK);
     const oc_ten *in2[1] = {&y};
     CHECK(op("SpaceToDepth", 13, at, 1, in2, 1, &z, 1) == OC_OK);
@@ -983,7 +924,7 @@ static void depth_space(void)
     oc_ten_release(&y);
     oc_ten_release(&z);
     /* unknown mode refused at prepare */
-    oc_attr bad[2] = {a_int("blocksize", bs), a_str("mode", "RCD")};
+    oc_attr bad[2] = {ut_attr_int("blocksize", bs), ut_attr_str("mode", "RCD")};
     CHECK(op("DepthToSpace", 13, bad, 2, in, 1, &y, 1) == OC_ERR_UNSUPPORTED);
     oc_ten_release(&x);
 }
@@ -1018,7 +959,7 @@ static void trilu(void)
         for (int64_t k = -2; k <= 3; k++) {
             oc_ten tk = i64s(k);
             const oc_ten *in[2] = {&x, &tk};
-            oc_attr at[1] = {a_int("upper", upper)};
+            oc_attr at[1] = {ut_attr_int("upper", upper)};
             CHECK(op("Trilu", 14, at, 1, in, 2, &y, 1) == OC_OK);
             bool ok = same_dims(&y, 3, dims);
             for (int64_t i = 0; ok && i < y.numel; i++) {
@@ -1060,7 +1001,7 @@ static void onehot(void)
     CHECK(eq_f(&y, w9, 9));
     oc_ten_release(&y);
     /* axis 0: depth first */
-    oc_attr at[1] = {a_int("axis", 0)};
+    oc_attr at[1] = {ut_attr_int("axis", 0)};
     CHECK(op("OneHot", 11, at, 1, in, 3, &y, 1) == OC_OK);
     const float w0[9] = {0.5f, 0.5f, 0.5f, 2, 0.5f, 0.5f, 0.5f, 2, 0.5f};
     CHECK(eq_f(&y, w0, 9));
@@ -1089,7 +1030,7 @@ static void refused_types(void)
     CHECK(op("Transpose", 13, NULL, 0, in, 1, &y, 1) == OC_ERR_UNSUPPORTED);
     /* reshape-like ops pass strings through */
     int64_t ax[1] = {0};
-    oc_attr at[1] = {a_ints("axes", ax, 1)};
+    oc_attr at[1] = {ut_attr_ints("axes", ax, 1)};
     CHECK(op("Unsqueeze", 11, at, 1, in, 1, &y, 1) == OC_OK && y.ndim == 2 && y.strings == strs);
     oc_ten_release(&y);
     CHECK(op("Shape", 13, NULL, 0, in, 1, &y, 1) == OC_OK && ((int64_t *)y.data)[0] == 2);
@@ -1113,7 +1054,7 @@ static void shape_chain(void)
     CHECK(op("Gather", 13, NULL, 0, g, 2, &first, 1) == OC_OK && first.ndim == 0);
     const oc_ten *u[2] = {&first, &axes};
     CHECK(op("Unsqueeze", 13, NULL, 0, u, 2, &unsq, 1) == OC_OK && unsq.ndim == 1);
-    oc_attr at[1] = {a_int("axis", 0)};
+    oc_attr at[1] = {ut_attr_int("axis", 0)};
     const oc_ten *c[2] = {&unsq, &rest};
     CHECK(op("Concat", 13, at, 1, c, 2, &cat, 1) == OC_OK);
     const int64_t wc[2] = {2, -1};
