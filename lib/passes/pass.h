@@ -71,6 +71,11 @@ void oc_pass_notice(oc_pass_run *r, const char *fmt, ...) OC_PRINTF(2, 3);
  * --only-node selections? */
 bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n);
 
+/* Runs the model as it is now over the pass's samples (--data, at most
+ * --limit or the pass's "samples" option), handing fn every computed
+ * main-graph value and every input. *count receives the sample count. */
+oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count);
+
 /* The passes themselves. */
 oc_status oc_pass_quant_weight(oc_pass_run *r);
 oc_status oc_pass_quant_static(oc_pass_run *r);

@@ -1114,48 +1114,14 @@ static void observe(void *ud, const char *name, const oc_ten *t)
 
 static oc_status run_samples(fctx *f)
 {
-    oc_pass_run *r = f->r;
-    oc_session *sess = NULL;
-    oc_dataset *ds = NULL;
-    oc_ten *ins = NULL, *outs = NULL;
-    const oc_value **iv = NULL;
-    oc_run_opts ro = {.threads = r->popts->threads};
-    oc_status st = oc_session_new(r->ctx, r->m, &ro, &sess);
-    if (st != OC_OK) return st;
-    size_t ni = oc_session_n_inputs(sess), no = oc_session_n_outputs(sess);
-    iv = oc_calloc(ni + 1, sizeof(*iv));
-    ins = oc_calloc(ni + 1, sizeof(oc_ten));
-    outs = oc_calloc(no + 1, sizeof(oc_ten));
-    if (!iv || !ins || !outs) {
-        st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < ni; i++) iv[i] = oc_session_input(sess, i);
-    oc_data_opts dopt = r->popts->data;
-    if (!dopt.limit) dopt.limit = (size_t)oc_pass_val(r, "samples");
-    st = oc_dataset_open(r->ctx, r->popts->data_src, ni, iv, &dopt, &ds);
-    if (st != OC_OK) goto done;
-    oc_session_set_observer(sess, observe, f);
-    size_t n = oc_dataset_count(ds);
-    for (size_t k = 0; k < n && st == OC_OK && f->st == OC_OK; k++) {
-        st = oc_dataset_get(r->ctx, ds, k, ins, NULL);
-        if (st != OC_OK) break;
-        for (size_t i = 0; i < ni; i++) observe(f, iv[i]->name, &ins[i]); /* inputs are not computed */
-        st = oc_session_run(r->ctx, sess, ins, outs);
-        for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
-        for (size_t i = 0; i < no; i++) oc_ten_release(&outs[i]);
-    }
-    if (st == OC_OK) st = f->st;
+    size_t n = 0;
+    oc_status st = oc_pass_run_samples(f->r, observe, f, &n);
+    if (st == OC_OK) st = f->st; /* the observer's own failure (out of memory) */
     if (st == OC_OK) {
         f->have_seen = true;
-        oc_pass_notice(r, "fp16: value ranges from %zu sample%s of %s", n, n == 1 ? "" : "s", r->popts->data_src);
+        oc_pass_notice(f->r, "fp16: value ranges from %zu sample%s of %s", n, n == 1 ? "" : "s",
+                       f->r->popts->data_src);
     }
-done:
-    oc_free(iv);
-    oc_free(ins);
-    oc_free(outs);
-    oc_dataset_free(ds);
-    oc_session_free(sess);
     return st;
 }
 

@@ -210,51 +210,6 @@ static void observe(void *ud, const char *name, const oc_ten *t)
     oc_observer_update(mk->obs, t->data, (size_t)t->numel);
 }
 
-/* Runs the model as it is now over the calibration samples, handing every
- * computed main-graph value (and the inputs) to fn. */
-static oc_status run_samples(sctx *s, oc_observe_fn fn, void *ud, size_t *count)
-{
-    oc_pass_run *r = s->r;
-    oc_session *sess = NULL;
-    oc_dataset *ds = NULL;
-    oc_ten *ins = NULL, *outs = NULL;
-    oc_run_opts ro = {.threads = r->popts->threads};
-    oc_status st = oc_session_new(r->ctx, r->m, &ro, &sess);
-    if (st != OC_OK) return st;
-    size_t ni = oc_session_n_inputs(sess), no = oc_session_n_outputs(sess);
-    const oc_value **iv = oc_calloc(ni + 1, sizeof(*iv));
-    ins = oc_calloc(ni + 1, sizeof(oc_ten));
-    outs = oc_calloc(no + 1, sizeof(oc_ten));
-    if (!iv || !ins || !outs) {
-        st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < ni; i++) iv[i] = oc_session_input(sess, i);
-    oc_data_opts dopt = r->popts->data;
-    if (!dopt.limit) dopt.limit = (size_t)oc_pass_val(r, "samples");
-    st = oc_dataset_open(r->ctx, r->popts->data_src, ni, iv, &dopt, &ds);
-    if (st != OC_OK) goto done;
-    oc_session_set_observer(sess, fn, ud);
-    size_t n = oc_dataset_count(ds);
-    *count = n;
-    for (size_t k = 0; k < n && st == OC_OK; k++) {
-        int64_t label;
-        st = oc_dataset_get(r->ctx, ds, k, ins, &label);
-        if (st != OC_OK) break;
-        for (size_t i = 0; i < ni; i++) fn(ud, iv[i]->name, &ins[i]); /* inputs are not computed */
-        st = oc_session_run(r->ctx, sess, ins, outs);
-        for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
-        for (size_t i = 0; i < no; i++) oc_ten_release(&outs[i]);
-    }
-done:
-    oc_free(iv);
-    oc_free(ins);
-    oc_free(outs);
-    oc_dataset_free(ds);
-    oc_session_free(sess);
-    return st;
-}
-
 static oc_status calibrate(sctx *s)
 {
     oc_pass_run *r = s->r;
@@ -264,7 +219,7 @@ static oc_status calibrate(sctx *s)
         if (!s->m[i].obs) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
     }
     size_t n = 0;
-    oc_status st = run_samples(s, observe, s, &n);
+    oc_status st = oc_pass_run_samples(s->r, observe, s, &n);
     if (st == OC_OK)
         oc_pass_notice(r, "static: calibrated on %zu sample%s of %s", n, n == 1 ? "" : "s", r->popts->data_src);
     return st;
@@ -596,10 +551,10 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
         memset(&bc, 0, sizeof(bc));
         size_t n;
         st = bias_collect(&s, order, &bc);
-        if (st == OC_OK) st = run_samples(&s, bc_observe, &bc, &n);
+        if (st == OC_OK) st = oc_pass_run_samples(r, bc_observe, &bc, &n);
         if (st == OC_OK) st = quantize_weights(&s, order, per_channel, 1);
         bc.phase = 1;
-        if (st == OC_OK) st = run_samples(&s, bc_observe, &bc, &n);
+        if (st == OC_OK) st = oc_pass_run_samples(r, bc_observe, &bc, &n);
         if (st == OC_OK) st = bias_apply(&s, &bc);
         bias_free(&bc);
         if (st == OC_OK && oc_pass_val(r, "bias")) st = quantize_weights(&s, order, per_channel, 2);
