@@ -39,7 +39,7 @@
 #   ONNXCOMP       binary (default build/onnxcomp; a copy made at the start runs)
 #   BENCH_DIR      work folder (default /tmp/onnxcomp-bench-run)
 #   CORPUS         folder of corpus models
-#   BENCH_SAMPLES  N for every model (default: per model, 20 to 200)
+#   BENCH_SAMPLES  N for every model (default: per model, 20 to 3000: the fast models get enough samples for a run of about a second)
 #   BENCH_BUDGET   seconds one N-sample onnxcomp run should take at most
 #                  (default 12): N shrinks to about BUDGET / t_1 when the
 #                  interpreter is slow (never below 3)
@@ -108,8 +108,8 @@ else
     if [ -d "$CORPUS" ]; then
         CORPUS=$(cd "$CORPUS" && pwd)
         for spec in \
-            "mnist-8-cntk|200|" \
-            "fashion-mnist-cnn|200|" \
+            "mnist-8-cntk|3000|" \
+            "fashion-mnist-cnn|1000|" \
             "ultraface-rfb-320|50|" \
             "yolo-fastestv2-coco|40|" \
             "ppocr-cls-v2|100|x=1,3,48,192"; do

@@ -132,6 +132,33 @@ static void start_histograms(oc_observer *o, const float *x, size_t n)
     o->ready = true;
 }
 
+/* Zero and non-finite counts of x[0..n): compares the compiler vectorizes. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void chunk_counts(const float *x, size_t n,
+                                                                                        uint32_t *zeros_,
+                                                                                        uint32_t *bad_)
+{
+    uint32_t zeros = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        zeros += x[i] == 0.0f;
+        bad += !(fabsf(x[i]) <= FLT_MAX);
+    }
+    *zeros_ = zeros, *bad_ = bad;
+}
+
+/* min and max of x[0..n), all finite: compiled so that the compiler may use
+ * the vector min/max, which differ from the C expressions only for NaN and
+ * signed zeros (-0 and +0 are the same range end). */
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
+static void chunk_minmax(const float *x, size_t n, float *mn_, float *mx_)
+{
+    float mn = x[0], mx = x[0];
+    for (size_t i = 1; i < n; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    *mn_ = mn, *mx_ = mx;
+}
+
 void oc_observer_update(oc_observer *o, const float *x, size_t n)
 {
     if (!o || !x) return;
@@ -140,7 +167,23 @@ void oc_observer_update(oc_observer *o, const float *x, size_t n)
     const bool binning = histograms && o->ready;
     float mn = o->count ? o->mn : INFINITY, mx = o->count ? o->mx : -INFINITY;
     uint64_t count = o->count, zeros = o->zeros;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    if (!binning) {
+        enum { CHUNK = 4096 };
+        for (; i < n; i += CHUNK) {
+            const size_t len = n - i < CHUNK ? n - i : CHUNK;
+            float cmn, cmx;
+            uint32_t cz, cbad;
+            chunk_counts(x + i, len, &cz, &cbad);
+            if (cbad) break; /* a NaN or an infinity: the exact loop below */
+            chunk_minmax(x + i, len, &cmn, &cmx);
+            count += len;
+            zeros += cz;
+            mn = cmn < mn ? cmn : mn;
+            mx = cmx > mx ? cmx : mx;
+        }
+    }
+    for (; i < n; i++) {
         const float v = x[i];
         if (!isfinite(v)) continue;
         count++;

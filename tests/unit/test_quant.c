@@ -623,6 +623,39 @@ static void observer_minmax(void)
     oc_observer_free(NULL);
 }
 
+/* Long arrays take the chunked, vectorised min/max path; a NaN or an
+ * infinity anywhere (first, last, across a 4096-value chunk boundary) must
+ * give the same count, zeros and range as a plain loop. */
+static void observer_minmax_long(void)
+{
+    enum { N = 3 * 4096 + 77 };
+    static float buf[N];
+    const size_t bad_at[] = {0, 4095, 4096, 8191, N - 1};
+    for (int round = 0; round < 7; round++) {
+        for (size_t i = 0; i < N; i++) buf[i] = (float)(gauss() * (round + 1));
+        buf[123] = 0, buf[5000] = 0, buf[N - 2] = -0.0f;
+        if (round >= 2) buf[bad_at[round - 2]] = round % 2 ? NAN : (round % 3 ? INFINITY : -INFINITY);
+        float emn = INFINITY, emx = -INFINITY;
+        uint64_t ecount = 0, ezeros = 0;
+        for (size_t i = 0; i < N; i++) {
+            if (!isfinite(buf[i])) continue;
+            ecount++;
+            ezeros += buf[i] == 0;
+            emn = fminf(emn, buf[i]);
+            emx = fmaxf(emx, buf[i]);
+        }
+        oc_observer *o = oc_observer_new(OC_CALIB_MINMAX, 0);
+        oc_observer_update(o, buf, 10);
+        oc_observer_update(o, buf + 10, N - 10);
+        float mn, mx;
+        oc_observer_minmax(o, &mn, &mx);
+        CHECK(mn == emn && mx == emx);
+        CHECK_EQ_INT(o->count, ecount);
+        CHECK_EQ_INT(o->zeros, ezeros);
+        oc_observer_free(o);
+    }
+}
+
 static void observer_growth(void)
 {
     oc_observer *o = oc_observer_new(OC_CALIB_PERCENTILE, 99.9);
@@ -792,6 +825,7 @@ int main(void)
     RUN(weight_errors);
     RUN(bias);
     RUN(observer_minmax);
+    RUN(observer_minmax_long);
     RUN(observer_growth);
     RUN(observer_percentile);
     RUN(observer_thresholds);
