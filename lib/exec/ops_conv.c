@@ -823,7 +823,7 @@ oc_status oc_nn_conv_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_te
     FORWARD_IF_ERROR(window_geom(k, &g, nd, x->dims + 2, w->dims + 2, false, true));
     int64_t ydims[OC_MAX_DIMS] = {N, M};
     for (int i = 0; i < nd; i++) ydims[2 + i] = g.out[i];
-    FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], OC_DTYPE_FLOAT, x->ndim, ydims));
+    FORWARD_IF_ERROR(oc_ten_alloc_full(k, &out[0], OC_DTYPE_FLOAT, x->ndim, ydims));
     if (out[0].numel == 0) return OC_OK;
     const float *xf = x->data, *wf = w->data, *bf = b ? b->data : NULL;
     dw_job dj = {.x = xf, .w = wf, .b = bf, .y = out[0].data, .C = C, .M = M};

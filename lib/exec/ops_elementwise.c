@@ -642,7 +642,7 @@ static oc_status run_unary(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_
     }
     if (!is_float_type(x->dtype) && !(is_int_type(x->dtype) && unary_takes_ints(op)))
         return oc_kfail(k, OC_ERR_UNSUPPORTED, "input type %s is not supported", oc_dtype_name(x->dtype));
-    FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], x->dtype, x->ndim, x->dims));
+    FORWARD_IF_ERROR(oc_ten_alloc_full(k, &out[0], x->dtype, x->ndim, x->dims));
     unary_task t = {op, x->dtype, &p, x->data, out[0].data};
     parallel_for(k, x->numel, unary_part, &t);
     return OC_OK;
@@ -922,7 +922,7 @@ static oc_status run_binary(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
     int nd;
     int64_t dims[OC_MAX_DIMS];
     FORWARD_IF_ERROR(bcast_shape(k, 2, ops, &nd, dims));
-    FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], a->dtype, nd, dims));
+    FORWARD_IF_ERROR(oc_ten_alloc_full(k, &out[0], a->dtype, nd, dims));
     return binary_into(k, op, a, &bv, &out[0]);
 }
 

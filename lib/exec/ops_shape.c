@@ -602,7 +602,7 @@ static oc_status transpose_run(oc_kctx *k, const oc_ten *const *in, size_t n_in,
         dims[i] = x->dims[perm[i]];
         vs[i] = st[perm[i]];
     }
-    FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], x->dtype, r, dims));
+    FORWARD_IF_ERROR(oc_ten_alloc_full(k, &out[0], x->dtype, r, dims));
     if (out[0].numel) copy_view(out[0].data, x->data, es, r, dims, vs);
     return OC_OK;
 }
@@ -642,7 +642,7 @@ static oc_status concat_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
                                 (long long)t->dims[a], a, (long long)first->dims[a]);
         dims[axis] += t->dims[axis];
     }
-    FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], first->dtype, r, dims));
+    FORWARD_IF_ERROR(oc_ten_alloc_full(k, &out[0], first->dtype, r, dims));
     if (!out[0].numel) return OC_OK;
     const int64_t outer = prod(dims, 0, axis), inner = prod(dims, axis + 1, r);
     unsigned char *o = out[0].data;

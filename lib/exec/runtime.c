@@ -81,6 +81,12 @@ oc_status oc_ten_alloc(oc_kctx *k, oc_ten *t, int dtype, int ndim, const int64_t
     return ten_alloc(k->ctx, k->ex, k, t, dtype, ndim, dims, true);
 }
 
+oc_status oc_ten_alloc_full(oc_kctx *k, oc_ten *t, int dtype, int ndim, const int64_t *dims)
+{
+    oc_ten_release(t);
+    return ten_alloc(k->ctx, k->ex, k, t, dtype, ndim, dims, false);
+}
+
 oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndim, const int64_t *dims)
 {
     if (in->dtype == OC_DTYPE_STRING) {
