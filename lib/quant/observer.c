@@ -132,31 +132,24 @@ static void start_histograms(oc_observer *o, const float *x, size_t n)
     o->ready = true;
 }
 
-/* Zero and non-finite counts of x[0..n): compares the compiler vectorizes. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void chunk_counts(const float *x, size_t n,
-                                                                                        uint32_t *zeros_,
-                                                                                        uint32_t *bad_)
-{
-    uint32_t zeros = 0, bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        zeros += x[i] == 0.0f;
-        bad += !(fabsf(x[i]) <= FLT_MAX);
-    }
-    *zeros_ = zeros, *bad_ = bad;
-}
-
-/* min and max of x[0..n), all finite: compiled so that the compiler may use
- * the vector min/max, which differ from the C expressions only for NaN and
- * signed zeros (-0 and +0 are the same range end). */
+/* min, max, zero and non-finite counts of x[0..n) in one pass the compiler
+ * vectorizes. It may use the vector min/max (they differ from the C
+ * expressions only for NaN and signed zeros), so the NaN/infinity count looks
+ * at the bits: an all-ones exponent. The caller redoes a chunk that has one. */
 __attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
-static void chunk_minmax(const float *x, size_t n, float *mn_, float *mx_)
+static void chunk_stats(const float *x, size_t n, float *mn_, float *mx_, uint32_t *zeros_, uint32_t *bad_)
 {
     float mn = x[0], mx = x[0];
-    for (size_t i = 1; i < n; i++) {
+    uint32_t zeros = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &x[i], sizeof(b));
+        zeros += (b & 0x7fffffffu) == 0;
+        bad += (b & 0x7f800000u) == 0x7f800000u;
         mn = x[i] < mn ? x[i] : mn;
         mx = x[i] > mx ? x[i] : mx;
     }
-    *mn_ = mn, *mx_ = mx;
+    *mn_ = mn, *mx_ = mx, *zeros_ = zeros, *bad_ = bad;
 }
 
 void oc_observer_update(oc_observer *o, const float *x, size_t n)
@@ -174,9 +167,8 @@ void oc_observer_update(oc_observer *o, const float *x, size_t n)
             const size_t len = n - i < CHUNK ? n - i : CHUNK;
             float cmn, cmx;
             uint32_t cz, cbad;
-            chunk_counts(x + i, len, &cz, &cbad);
+            chunk_stats(x + i, len, &cmn, &cmx, &cz, &cbad);
             if (cbad) break; /* a NaN or an infinity: the exact loop below */
-            chunk_minmax(x + i, len, &cmn, &cmx);
             count += len;
             zeros += cz;
             mn = cmn < mn ? cmn : mn;
