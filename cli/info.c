@@ -7,14 +7,22 @@
 #include <string.h>
 
 static const char info_help[] =
-    "usage: onnxcomp info [--json] MODEL...\n"
+    "usage: onnxcomp info [--json] [--layers] [--no-run] MODEL...\n"
     "\n"
     "Prints each model's IR version, producer, opsets, inputs and outputs with\n"
     "types and shapes, an op histogram (subgraphs included), parameter counts\n"
-    "and bytes per element type, and the share of exact zeros in weights.\n"
+    "and bytes per element type, the share of exact zeros in weights, and for\n"
+    "the weighted layers (Conv, ConvTranspose, Gemm, MatMul with a constant\n"
+    "weight, quantized or not) their parameters, sparsity and multiply-\n"
+    "accumulates. MACs come from one run of the model on zero inputs with\n"
+    "symbolic dims set to 1; FLOPs = 2 x MACs. Quantized weights count as zero\n"
+    "where they equal their zero point.\n"
     "\n"
     "options:\n"
-    "  --json      one JSON object per model, one per line\n"
+    "  --json      one JSON object per model, one per line (with every layer)\n"
+    "  --layers    a line per weighted layer: op, weight shape, parameters,\n"
+    "              sparsity, MACs\n"
+    "  --no-run    skip the run that counts MACs (large models, unknown ops)\n"
     "  -h, --help  this text\n";
 
 typedef struct op_count {
@@ -29,7 +37,32 @@ typedef struct stats {
     long long params[OC_DTYPE_COUNT], bytes[OC_DTYPE_COUNT];
     long long weights, weight_elems, zero_elems, numeric_elems;
     bool oom;
+    /* weighted layers */
+    oc_layer_stats *layers;
+    size_t n_layers;
+    long long layer_params, layer_zeros, macs; /* macs -1: unknown */
+    char why[256];
 } stats;
+
+static void layer_totals(stats *s)
+{
+    s->macs = 0;
+    for (size_t i = 0; i < s->n_layers; i++) {
+        const oc_layer_stats *l = &s->layers[i];
+        s->layer_params += l->params;
+        s->layer_zeros += l->zeros;
+        if (l->macs < 0 || s->macs < 0) s->macs = -1;
+        else s->macs += l->macs;
+    }
+}
+
+static void shape_text(char *buf, size_t cap, int nd, const int64_t *d)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < nd && o < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%lld", i ? "x" : "", (long long)d[i]);
+}
 
 static void count_node(void *ud, oc_graph *g, oc_node *n)
 {
@@ -203,6 +236,44 @@ static void print_json(const char *path, oc_model *m, stats *s)
     json_obj_end(&j);
     json_key(&j, "zero_fraction");
     json_num(&j, s->numeric_elems ? (double)s->zero_elems / (double)s->numeric_elems : 0.0);
+    json_key(&j, "layer_parameters");
+    json_int(&j, s->layer_params);
+    json_key(&j, "layer_sparsity");
+    json_num(&j, s->layer_params ? (double)s->layer_zeros / (double)s->layer_params : 0.0);
+    json_key(&j, "macs");
+    if (s->macs >= 0) json_int(&j, s->macs);
+    else json_null(&j);
+    if (s->why[0]) {
+        json_key(&j, "macs_unknown_because");
+        json_str(&j, s->why);
+    }
+    json_key(&j, "layers");
+    json_arr(&j);
+    for (size_t i = 0; i < s->n_layers; i++) {
+        const oc_layer_stats *l = &s->layers[i];
+        json_obj(&j);
+        json_key(&j, "name");
+        json_str(&j, l->name);
+        json_key(&j, "op");
+        json_str(&j, l->op_type);
+        json_key(&j, "weight");
+        json_str(&j, l->weight);
+        json_key(&j, "shape");
+        json_arr(&j);
+        for (int d = 0; d < l->w_ndim; d++) json_int(&j, l->w_dims[d]);
+        json_arr_end(&j);
+        json_key(&j, "parameters");
+        json_int(&j, l->params);
+        json_key(&j, "zeros");
+        json_int(&j, l->zeros);
+        json_key(&j, "quantized");
+        json_bool(&j, l->quantized);
+        json_key(&j, "macs");
+        if (l->macs >= 0) json_int(&j, l->macs);
+        else json_null(&j);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
     json_key(&j, "functions");
     json_int(&j, (long long)m->n_functions);
     json_key(&j, "metadata");
@@ -226,7 +297,7 @@ static void human_bytes(char *buf, size_t n, double b)
     snprintf(buf, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
 }
 
-static void print_text(const char *path, oc_model *m, stats *s)
+static void print_text(const char *path, oc_model *m, stats *s, bool layers)
 {
     char hb[32];
     human_bytes(hb, sizeof(hb), (double)m->file_size);
@@ -265,6 +336,28 @@ static void print_text(const char *path, oc_model *m, stats *s)
     }
     printf("  zeros:       %.2f%% of weight elements\n",
            s->numeric_elems ? 100.0 * (double)s->zero_elems / (double)s->numeric_elems : 0.0);
+    if (s->n_layers) {
+        printf("  layers:      %zu weighted, %lld parameters, %.2f%% zero\n", s->n_layers, s->layer_params,
+               s->layer_params ? 100.0 * (double)s->layer_zeros / (double)s->layer_params : 0.0);
+        if (s->macs >= 0)
+            printf("  compute:     %lld MACs (%.4g GFLOPs) per run, symbolic dims = 1\n", s->macs,
+                   2e-9 * (double)s->macs);
+        else if (s->why[0])
+            printf("  compute:     unknown (%s)\n", s->why);
+    }
+    if (layers && s->n_layers) {
+        printf("  %-32s %-13s %-16s %12s %8s %14s\n", "layer", "op", "weight", "params", "zero", "MACs");
+        for (size_t i = 0; i < s->n_layers; i++) {
+            const oc_layer_stats *l = &s->layers[i];
+            char sh[64], mc[32];
+            shape_text(sh, sizeof(sh), l->w_ndim, l->w_dims);
+            if (l->macs >= 0) snprintf(mc, sizeof(mc), "%lld", (long long)l->macs);
+            else snprintf(mc, sizeof(mc), "?");
+            printf("  %-32.32s %-13s %-16s %12lld %7.2f%% %14s%s\n", l->name[0] ? l->name : l->weight, l->op_type,
+                   sh, (long long)l->params, l->params ? 100.0 * (double)l->zeros / (double)l->params : 0.0, mc,
+                   l->quantized ? "  int" : "");
+        }
+    }
     if (m->n_functions) printf("  functions:   %zu\n", m->n_functions);
     for (size_t i = 0; i < m->n_metadata; i++)
         printf("  meta %s = %s\n", m->metadata[i].key ? m->metadata[i].key : "",
@@ -273,10 +366,12 @@ static void print_text(const char *path, oc_model *m, stats *s)
 
 int cmd_info(int argc, char **argv)
 {
-    bool as_json = false;
+    bool as_json = false, layers = false, run = true;
     int first_fail = 0, n_models = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = true;
+        else if (!strcmp(argv[i], "--layers")) layers = true;
+        else if (!strcmp(argv[i], "--no-run")) run = false;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(info_help, stdout);
             return 0;
@@ -301,16 +396,25 @@ int cmd_info(int argc, char **argv)
         memset(&s, 0, sizeof(s));
         oc_model_foreach_node(m, count_node, &s);
         oc_model_foreach_weight(m, count_weight, &s);
+        if (!s.oom) {
+            oc_ctx lctx;
+            oc_ctx_init(&lctx);
+            if (oc_model_layer_stats(&lctx, m, run, &s.layers, &s.n_layers, s.why, sizeof(s.why)) != OC_OK)
+                s.oom = true;
+            else
+                layer_totals(&s);
+        }
         if (s.oom) {
             cli_error("%s: out of memory", argv[i]);
             if (!first_fail) first_fail = oc_status_exit_code(OC_ERR_NOMEM);
         } else {
             qsort(s.ops, s.n_ops, sizeof(op_count), cmp_ops);
             if (as_json) print_json(argv[i], m, &s);
-            else print_text(argv[i], m, &s);
+            else print_text(argv[i], m, &s, layers);
         }
         for (size_t k = 0; k < s.n_ops; k++) free(s.ops[k].key);
         free(s.ops);
+        oc_layer_stats_free(s.layers);
         oc_model_free(m);
     }
     if (!n_models) {

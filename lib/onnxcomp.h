@@ -503,6 +503,28 @@ oc_status oc_session_run(oc_ctx *ctx, oc_session *s, const oc_ten *inputs, oc_te
 typedef void (*oc_observe_fn)(void *ud, const char *name, const oc_ten *t);
 void oc_session_set_observer(oc_session *s, oc_observe_fn fn, void *ud);
 
+/* ---- layer statistics ----------------------------------------------------------
+ * One entry per Conv, ConvTranspose, Gemm, MatMul (and ConvInteger/
+ * MatMulInteger) of the main graph whose second input is a weight (an
+ * initializer, a Constant, or either behind a DequantizeLinear). */
+typedef struct oc_layer_stats {
+    const char *name, *op_type, *weight; /* borrowed from the model */
+    int64_t params;   /* weight (+ bias) elements */
+    int64_t zeros;    /* weight elements exactly zero (integer weights: equal to their zero point) */
+    bool quantized;   /* the weight is stored as integers */
+    int64_t macs;     /* multiply-accumulates per run at the probed shapes; -1 unknown */
+    int w_ndim, in_ndim, out_ndim;
+    int64_t w_dims[OC_MAX_DIMS], in_dims[OC_MAX_DIMS], out_dims[OC_MAX_DIMS];
+} oc_layer_stats;
+
+/* Fills *out (free it with oc_layer_stats_free) with the model's layers. MACs come from running
+ * the main graph once on zero inputs, symbolic dims set to 1 (pin them on
+ * the model first for other sizes); when that run fails, or `run` is false,
+ * every macs is -1 and `why` receives the reason. */
+oc_status oc_model_layer_stats(oc_ctx *ctx, oc_model *m, bool run, oc_layer_stats **out, size_t *n, char *why,
+                               size_t why_cap);
+void oc_layer_stats_free(oc_layer_stats *v);
+
 /* ---- sample data ------------------------------------------------------------
  * Sample data for the interpreter (`--data SRC` of `onnxcomp run`, `eval` and
  * calibration).
@@ -627,6 +649,11 @@ typedef struct oc_pipeline_report {
     size_t activations_quantized;    /* QuantizeLinear/DequantizeLinear pairs */
     size_t nodes_quantized;          /* ops whose inputs are all quantized */
     int64_t weight_bytes_before, weight_bytes_after;
+    size_t layers_pruned;            /* layers a prune pass changed */
+    int64_t weights_zero;            /* of their weights, how many are zero */
+    int64_t weights_prunable;        /* ... out of how many */
+    int64_t channels_removed;        /* output channels the channel pass removed */
+    size_t groups_skipped;           /* channel groups it had to leave alone */
     char notices[4096];              /* one notice per line */
     size_t notices_len;
 } oc_pipeline_report;

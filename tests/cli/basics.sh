@@ -57,6 +57,34 @@ if len(docs) > 1:  # the corpus model with an If: subgraph nodes are counted
 PY
 then pass "info json fields"; else fail "info json fields" "bad JSON"; fi
 
+# info's layer table: parameters, zeros and MACs of the Conv, against the
+# weight and the expected output shape read here with python onnx
+expect "info --layers" 0 "$oc" info --layers "$model"
+grep -qE "^  layers: +1 weighted" "$tmp/out" && grep -qE "^  compute: +[0-9]+ MACs" "$tmp/out" &&
+    pass "info --layers text" || fail "info --layers text" "$(cat "$tmp/out")"
+"$oc" info --json "$model" > "$tmp/l.json" 2>&1
+if /usr/bin/python3 - "$tmp/l.json" "$model" <<'PY'
+import json, sys, os
+import numpy as np, onnx
+from onnx import numpy_helper
+d = json.loads(open(sys.argv[1]).read())
+m = onnx.load(sys.argv[2])
+w = numpy_helper.to_array(m.graph.initializer[0]) if m.graph.initializer[0].dims and len(m.graph.initializer[0].dims) == 4 else \
+    [numpy_helper.to_array(t) for t in m.graph.initializer if len(t.dims) == 4][0]
+y = onnx.TensorProto()
+y.ParseFromString(open(os.path.join(os.path.dirname(sys.argv[2]), "test_data_set_0", "output_0.pb"), "rb").read())
+ydims = list(y.dims)
+ydims[0] = 1 if not m.graph.input[0].type.tensor_type.shape.dim[0].dim_value else ydims[0]
+(l,) = d["layers"]
+assert l["op"] == "Conv" and l["shape"] == list(w.shape), l
+assert l["macs"] == int(np.prod(ydims)) * int(np.prod(w.shape[1:])), (l["macs"], ydims, w.shape)
+assert l["zeros"] == int((w == 0).sum()), l
+assert d["macs"] == l["macs"] and d["layer_parameters"] == l["parameters"]
+PY
+then pass "info layer MACs and zeros"; else fail "info layer MACs and zeros" "$(head -c 300 "$tmp/l.json")"; fi
+expect "info --no-run" 0 "$oc" info --no-run --json "$model"
+grep -q '"macs":null' "$tmp/out" && pass "info --no-run skips MACs" || fail "info --no-run skips MACs" "$(head -c 300 "$tmp/out")"
+
 # info on several models continues past a failure and reports it
 printf 'garbage' > "$tmp/bad.onnx"
 expect "info continues past a bad model" 3 "$oc" info "$model" "$tmp/bad.onnx" "$model"
