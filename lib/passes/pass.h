@@ -56,6 +56,9 @@ typedef struct oc_pass {
     size_t n_opts;
     bool needs_data;
     oc_status (*run)(oc_pass_run *r);
+    /* when set, whether samples are needed given the option values (a pass
+     * that needs them only with some options); needs_data is then false */
+    bool (*wants_data)(const oc_pass_vals *v);
 } oc_pass;
 
 extern const oc_pass oc_passes[];

@@ -4,6 +4,7 @@
  * `--help` all read it. */
 #include "pass.h"
 #include "passes_extra.h"
+#include "prune.h"
 
 #include <errno.h>
 #include <math.h>
@@ -41,14 +42,20 @@ static const oc_pass_opt static_opts[] = {
 };
 
 const oc_pass oc_passes[] = {
+    {"prune", "magnitude", "unstructured: the smallest |w| of Conv/ConvTranspose/Gemm/MatMul weights set to exactly zero, per layer or one global threshold",
+     oc_magnitude_opts, OC_MAGNITUDE_N_OPTS, false, oc_pass_prune_magnitude, oc_prune_magnitude_wants_data},
+    {"prune", "wanda", "unstructured, data-aware: score |w| x the norm of its input activation over calibration samples (Wanda)",
+     oc_wanda_opts, OC_WANDA_N_OPTS, true, oc_pass_prune_wanda, NULL},
+    {"prune", "nm", "semi-structured N:M: keep N of every M consecutive input-channel weights (2:4, 4:8 sparse tensor cores)",
+     oc_nm_opts, OC_NM_N_OPTS, false, oc_pass_prune_nm, oc_prune_nm_wants_data},
     {"quant", "weight", "weight-only: Conv/ConvTranspose/Gemm/MatMul weights stored as int8/int4 feeding DequantizeLinear",
-     weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight},
+     weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight, NULL},
     {"quant", "static", "static QDQ: int8 weights and calibrated uint8/int8 activations, placed for ONNX Runtime's QLinear fusions",
-     static_opts, sizeof(static_opts) / sizeof(static_opts[0]), true, oc_pass_quant_static},
+     static_opts, sizeof(static_opts) / sizeof(static_opts[0]), true, oc_pass_quant_static, NULL},
     {"quant", "dynamic", "dynamic int8 for MatMul/Gemm: int8 weights, activations quantized at run time (DynamicQuantizeLinear + MatMulInteger, no calibration)",
-     oc_dynamic_opts, OC_DYNAMIC_N_OPTS, false, oc_pass_quant_dynamic},
+     oc_dynamic_opts, OC_DYNAMIC_N_OPTS, false, oc_pass_quant_dynamic, NULL},
     {"quant", "fp16", "float16 weights and compute (float32 inputs/outputs kept; Resize, shape arithmetic and, with --data, overflowing layers stay float32)",
-     oc_fp16_opts, OC_FP16_N_OPTS, false, oc_pass_quant_fp16},
+     oc_fp16_opts, OC_FP16_N_OPTS, false, oc_pass_quant_fp16, NULL},
 };
 const size_t oc_passes_count = sizeof(oc_passes) / sizeof(oc_passes[0]);
 
@@ -207,10 +214,15 @@ oc_status oc_pipeline_add(oc_ctx *ctx, oc_pipeline *p, const char *stage, const 
     return OC_OK;
 }
 
+static bool step_needs_data(const step *s)
+{
+    return s->pass->needs_data || (s->pass->wants_data && s->pass->wants_data(&s->vals));
+}
+
 bool oc_pipeline_needs_data(const oc_pipeline *p, const char **which)
 {
     for (size_t i = 0; i < p->n; i++)
-        if (p->steps[i].pass->needs_data) {
+        if (step_needs_data(&p->steps[i])) {
             if (which) *which = p->steps[i].pass->name;
             return true;
         }
@@ -264,7 +276,7 @@ void oc_pipeline_describe(char *buf, size_t cap)
     for (size_t i = 0; i < oc_passes_count; i++) {
         const oc_pass *ps = &oc_passes[i];
         int w = snprintf(buf + o, cap - o, "  --%s %s%s\n      %s\n", ps->stage, ps->name,
-                         ps->needs_data ? "   (needs --data)" : "", ps->summary);
+                         ps->needs_data ? "   (needs --data)" : ps->wants_data ? "   (needs --data with some options)" : "", ps->summary);
         if (w < 0 || (size_t)w >= cap - o) return;
         o += (size_t)w;
         for (size_t k = 0; k < ps->n_opts; k++) {
@@ -406,17 +418,25 @@ oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pip
     memset(rep, 0, sizeof(*rep));
     const oc_node *first = NULL, *last = NULL;
     if (o->keep_first_last) FORWARD_IF_ERROR(find_first_last(ctx, m, &first, &last));
+    const oc_pass_vals *pruned = NULL;
     for (int pass = 0; pass < 2; pass++) {
         const char *stage = pass == 0 ? "prune" : "quant";
         for (size_t i = 0; i < p->n; i++) {
             const step *s = &p->steps[i];
             if (strcmp(s->pass->stage, stage)) continue;
-            if (s->pass->needs_data && !o->data_src)
+            if (step_needs_data(s) && !o->data_src)
                 return oc_fail(ctx, OC_ERR_USAGE, "--%s %s needs samples: give --data SRC (a folder of .npy files, "
                                "ONNX test data, an IDX file or an image folder)", stage, s->pass->name);
             oc_pass_run r = {.ctx = ctx, .m = m, .pass = s->pass, .vals = &s->vals, .popts = o, .rep = rep,
                              .first_layer = first, .last_layer = last};
             FORWARD_IF_ERROR(s->pass->run(&r));
+            if (pass == 0) pruned = &s->vals;
+        }
+        if (pass == 0 && pruned) {
+            /* chained prune passes would each count the same layers: count once, as the model is now */
+            oc_pass_run r = {.ctx = ctx, .m = m, .pass = NULL, .vals = pruned, .popts = o, .rep = rep,
+                             .first_layer = first, .last_layer = last};
+            FORWARD_IF_ERROR(oc_prune_recount(&r));
         }
     }
     return OC_OK;
