@@ -28,6 +28,7 @@ typedef struct wctx {
     bool gather;
     bool keep_sensitive;
     int sym_mode;
+    size_t n_listed; /* quantized weights that were also graph inputs */
     oc_strmap done; /* weight names already quantized */
     oc_status st;
 } wctx;
@@ -124,8 +125,11 @@ static void visit_graph(wctx *w, oc_graph *g)
                 if (here) break;
             }
             if (!home || !c) continue;
-        } else if (oc_graph_is_input(home, name) && w->r->m->ir_version >= 4) {
-            continue; /* an overridable initializer: the caller may feed it */
+        } else if (oc_graph_is_input(home, name)) {
+            /* also listed as a graph input (old exporters list every
+             * initializer): quantized, it is a constant and leaves the
+             * inputs, as the static pass and ORT's quantizer treat it */
+            w->n_listed++;
         }
         int axis = w->block ? red : (w->per_channel ? ch : -1);
         if (!oc_strmap_put(&w->done, name, NULL)) {
@@ -192,5 +196,8 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
     oc_strmap_init(&w.done);
     visit_graph(&w, r->m->graph);
     oc_strmap_free(&w.done);
+    if (w.st == OC_OK && w.n_listed)
+        oc_pass_notice(r, "weight: %zu quantized weight%s also listed as graph input%s: no longer inputs (constants now)",
+                       w.n_listed, w.n_listed == 1 ? " was" : "s were", w.n_listed == 1 ? "" : "s");
     return w.st;
 }
