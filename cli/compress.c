@@ -233,12 +233,15 @@ int cmd_compress(int argc, char **argv)
     if (g_verbosity >= 1 && oc_pipeline_size(pl)) {
         struct stat sb;
         long long after = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
-        char pruned[160] = "";
-        if (rep.layers_pruned || rep.channels_removed)
-            snprintf(pruned, sizeof(pruned), ", %zu layers pruned (%.1f%% of their weights zero), %lld channels removed",
-                     rep.layers_pruned,
-                     rep.weights_prunable ? 100.0 * (double)rep.weights_zero / (double)rep.weights_prunable : 0.0,
-                     (long long)rep.channels_removed);
+        char pruned[200] = "";
+        size_t o = 0;
+        if (rep.layers_pruned)
+            o += (size_t)snprintf(pruned + o, sizeof(pruned) - o, ", %zu layers sparse (%.1f%% of their weights zero)",
+                                  rep.layers_pruned,
+                                  rep.weights_prunable ? 100.0 * (double)rep.weights_zero / (double)rep.weights_prunable
+                                                       : 0.0);
+        if (rep.channels_removed && o < sizeof(pruned))
+            snprintf(pruned + o, sizeof(pruned) - o, ", %lld channels removed", (long long)rep.channels_removed);
         fprintf(stderr, "%s -> %s: %zu -> %lld bytes (%.2fx), %zu weights quantized%s\n", in, out, m->file_size, after,
                 after > 0 ? (double)m->file_size / (double)after : 0.0, rep.weights_quantized, pruned);
     } else if (g_verbosity >= 2) {

@@ -92,7 +92,11 @@ suite quant bash tests/quant/corpus.sh "$BUILD/onnxcomp"
 
 suite modes bash tests/quant/modes.sh "$BUILD/onnxcomp"
 
-# 5b. run and eval end to end
+# 5b. pruning of every corpus model, checked in ONNX Runtime; what it costs
+suite prune bash tests/prune/corpus.sh "$BUILD/onnxcomp"
+suite prune-acc bash tests/prune/accuracy.sh "$BUILD/onnxcomp"
+
+# 5c. run and eval end to end
 suite run-eval bash tests/cli/run-eval.sh "$BUILD/onnxcomp"
 
 # 6. the same unit, round-trip and bad-input tests under ASan + UBSan

@@ -48,6 +48,8 @@ const oc_pass oc_passes[] = {
      oc_wanda_opts, OC_WANDA_N_OPTS, true, oc_pass_prune_wanda, NULL},
     {"prune", "nm", "semi-structured N:M: keep N of every M consecutive input-channel weights (2:4, 4:8 sparse tensor cores)",
      oc_nm_opts, OC_NM_N_OPTS, false, oc_pass_prune_nm, oc_prune_nm_wants_data},
+    {"prune", "channel", "structured: remove whole output channels and shrink every coupled tensor (BN, residual Adds, Concat, next layers)",
+     oc_channel_opts, OC_CHANNEL_N_OPTS, false, oc_pass_prune_channel, oc_prune_channel_wants_data},
     {"quant", "weight", "weight-only: Conv/ConvTranspose/Gemm/MatMul weights stored as int8/int4 feeding DequantizeLinear",
      weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight, NULL},
     {"quant", "static", "static QDQ: int8 weights and calibrated uint8/int8 activations, placed for ONNX Runtime's QLinear fusions",

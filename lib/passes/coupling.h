@@ -1,0 +1,145 @@
+/* coupling.h: which channels of a model must be removed together.
+ *
+ * Structured pruning removes whole output channels of a layer, and every
+ * tensor that carries such a channel must lose it too: the bias, the
+ * BatchNormalization after it, the other operands of a residual Add, the
+ * slice of a Concat, the columns of the Gemm behind a Flatten, the input
+ * channels of the next layers. This module finds those ties on the main
+ * graph, as a union-find over channel spaces:
+ *
+ *   - a channel space is one axis of one value, "conv1_out, axis 1", with
+ *     an element per channel; elements live in one union-find, and two
+ *     elements in one class are removed together (a unit);
+ *   - spaces linked by any op belong to one group, the unit of decisions
+ *     and of refusals: a group whose channels reach a graph output, an op
+ *     the table does not know, a Reshape it cannot follow... is left alone,
+ *     with the first reason met;
+ *   - members are the constant tensors sliced when units go (weights,
+ *     biases, BatchNormalization parameters, per-channel constants, per-axis
+ *     quantization scales), with the space element each tensor index maps
+ *     to; edits are the node attributes and shape constants that change
+ *     (group counts, Split sizes, Slice ranges, Reshape and Resize sizes);
+ *   - sources are the layers whose output channels a group's units are:
+ *     their weight slices give each unit its importance.
+ *
+ * Shapes come from running the interpreter once over the model (the first
+ * --data sample, else zero inputs with symbolic dims filled in), plus a
+ * second run with other symbolic sizes to tell static dims from dynamic
+ * ones; value_info stands in when the model cannot run.
+ *
+ * The analysis only reads the model; lib/passes/prune_channel.c decides
+ * and edits. Groups are built over every Conv, ConvTranspose, Gemm and
+ * MatMul with a constant float weight of the main graph. */
+#ifndef OC_COUPLING_H
+#define OC_COUPLING_H
+
+#include "pass.h"
+
+/* One axis of one value of the main graph. */
+typedef struct oc_cspace {
+    const char *value;
+    int axis;
+    int64_t size;        /* channels along the axis */
+    int64_t base;        /* its first element in the union-find */
+    size_t group;        /* index into oc_coupling.groups */
+    const char *reason;  /* the first refusal met at this space, or NULL */
+} oc_cspace;
+
+typedef enum oc_crole {
+    OC_CROLE_SOURCE = 0,   /* a layer weight along its output-channel axis */
+    OC_CROLE_PARAM = 1,    /* biases, normalisation and per-channel constants */
+    OC_CROLE_CONSUMER = 2, /* a layer weight along its input-channel axis */
+} oc_crole;
+
+/* A constant tensor sliced along `axis`: tensor index j is element
+ * `offset + j` of `space`. */
+typedef struct oc_cmember {
+    oc_node *node;       /* the node reading it */
+    const char *name;    /* the value name of the tensor */
+    oc_tensor *t;        /* an initializer or a Constant node's value */
+    int axis;
+    size_t space;
+    int64_t offset;
+    oc_crole role;
+} oc_cmember;
+
+typedef enum oc_cedit_kind {
+    OC_CEDIT_GROUP = 0,   /* depthwise Conv/ConvTranspose: group = kept channels of `space` (its input) */
+    OC_CEDIT_RESHAPE = 1, /* entry `index` of the constant input `slot` of `node` (a Reshape's shape, or a
+                           * constant it is concatenated from) = kept channels of `space` (the output) */
+    OC_CEDIT_RESIZE = 2,  /* sizes input (`slot` 3) entry `index` = kept channels of `space` (the output) */
+    OC_CEDIT_SPLIT = 3,   /* split sizes recounted over `space` (the input), from `sizes` */
+    OC_CEDIT_SLICE = 4,   /* starts/ends entry `index`: the range [start, start + len) of `space` (the input) */
+} oc_cedit_kind;
+
+typedef struct oc_cedit {
+    oc_cedit_kind kind;
+    oc_node *node;
+    size_t space;
+    size_t slot;
+    int index;
+    int64_t start, len;  /* SLICE */
+    int64_t *sizes;      /* SPLIT: the sizes before (n_sizes = the node's outputs) */
+    size_t n_sizes;
+} oc_cedit;
+
+/* A layer whose output channels are elements offset .. offset+count-1 of
+ * `space`: index j of its weight along w_axis is element offset + j. */
+typedef struct oc_csource {
+    oc_node *node;
+    const char *w_name;
+    oc_tensor *w;
+    int w_axis;
+    size_t space;
+    int64_t offset, count;
+    size_t group;
+} oc_csource;
+
+typedef struct oc_cgroup {
+    int64_t channels;    /* units: channel sets removed together */
+    size_t n_spaces, n_members, n_sources, n_edits, n_consumers;
+    const char *reason;  /* NULL when the group can be pruned */
+    const char *first_value; /* a value of the group, for messages */
+} oc_cgroup;
+
+typedef struct oc_coupling {
+    oc_model *m;
+    oc_graph *g;
+    oc_cspace *spaces;
+    size_t n_spaces;
+    oc_cmember *members;
+    size_t n_members;
+    oc_cedit *edits;
+    size_t n_edits;
+    oc_csource *sources;
+    size_t n_sources;
+    oc_cgroup *groups;
+    size_t n_groups;
+    /* element e of space s (e = s.base + j) belongs to unit unit[e];
+     * unit_group[u] is its group */
+    int64_t n_elems, n_units;
+    int64_t *unit;
+    size_t *unit_group;
+    /* how the shapes were found: "interpreter", "interpreter (one run)" or
+     * "value_info" */
+    const char *shape_source;
+    /* why the model could not be run, when shapes come from value_info */
+    char probe_error[300];
+    struct oc_cpl_priv *priv;
+} oc_coupling;
+
+/* Analyses r->m's main graph. Layers the user's selection excludes
+ * (oc_pass_node_selected) refuse their groups. With r->popts->data_src the
+ * first sample gives the shapes. On success *out is freed with
+ * oc_coupling_free(); refusals are results, not failures: only
+ * out-of-memory and a model the analysis cannot read fail. */
+oc_status oc_coupling_analyze(oc_pass_run *r, oc_coupling **out);
+void oc_coupling_free(oc_coupling *c);
+
+/* The group holding space `value`/`axis`, or -1. */
+int64_t oc_coupling_group_of(const oc_coupling *c, const char *value, int axis);
+
+/* Writes a few lines describing group gi (for tests and -v). */
+void oc_coupling_describe(const oc_coupling *c, size_t gi, char *buf, size_t cap);
+
+#endif
