@@ -2,12 +2,13 @@
  * --json. Fails per model (the others are still described) and exits with
  * the code of the first failure. */
 #include "cli.h"
+#include "dataopts.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char info_help[] =
-    "usage: onnxcomp info [--json] [--layers] [--no-run] MODEL...\n"
+    "usage: onnxcomp info [--json] [--layers] [--no-run] [--dim NAME=V] MODEL...\n"
     "\n"
     "Prints each model's IR version, producer, opsets, inputs and outputs with\n"
     "types and shapes, an op histogram (subgraphs included), parameter counts\n"
@@ -23,6 +24,8 @@ static const char info_help[] =
     "  --layers    a line per weighted layer: op, weight shape, parameters,\n"
     "              sparsity, MACs\n"
     "  --no-run    skip the run that counts MACs (large models, unknown ops)\n"
+    "  --dim NAME=V  pin a symbolic input dim for the MACs run (repeatable;\n"
+    "              unpinned symbolic dims are 1)\n"
     "  -h, --help  this text\n";
 
 typedef struct op_count {
@@ -340,7 +343,7 @@ static void print_text(const char *path, oc_model *m, stats *s, bool layers)
         printf("  layers:      %zu weighted, %lld parameters, %.2f%% zero\n", s->n_layers, s->layer_params,
                s->layer_params ? 100.0 * (double)s->layer_zeros / (double)s->layer_params : 0.0);
         if (s->macs >= 0)
-            printf("  compute:     %lld MACs (%.4g GFLOPs) per run, symbolic dims = 1\n", s->macs,
+            printf("  compute:     %lld MACs (%.4g GFLOPs) per run (unpinned symbolic dims = 1)\n", s->macs,
                    2e-9 * (double)s->macs);
         else if (s->why[0])
             printf("  compute:     unknown (%s)\n", s->why);
@@ -368,10 +371,19 @@ int cmd_info(int argc, char **argv)
 {
     bool as_json = false, layers = false, run = true;
     int first_fail = 0, n_models = 0;
+    data_args da;
+    data_args_init(&da);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = true;
         else if (!strcmp(argv[i], "--layers")) layers = true;
         else if (!strcmp(argv[i], "--no-run")) run = false;
+        else if (!strcmp(argv[i], "--dim")) {
+            if (i + 1 >= argc || !strchr(argv[i + 1], '=') || da.n_pins >= 32) {
+                cli_error("info: --dim wants NAME=VALUE (at most 32)");
+                return 1;
+            }
+            da.pins[da.n_pins++] = argv[++i];
+        }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(info_help, stdout);
             return 0;
@@ -381,6 +393,10 @@ int cmd_info(int argc, char **argv)
         }
     }
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dim")) {
+            i++;
+            continue;
+        }
         if (argv[i][0] == '-' && argv[i][1]) continue;
         n_models++;
         oc_ctx ctx;
@@ -390,6 +406,11 @@ int cmd_info(int argc, char **argv)
         if (st != OC_OK) {
             cli_error("%s", ctx.msg);
             if (!first_fail) first_fail = oc_status_exit_code(st);
+            continue;
+        }
+        if (data_args_pin(&da, m, argv[i])) {
+            if (!first_fail) first_fail = 1;
+            oc_model_free(m);
             continue;
         }
         stats s;
