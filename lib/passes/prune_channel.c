@@ -42,7 +42,7 @@ const oc_pass_opt oc_channel_opts[OC_CHANNEL_N_OPTS] = {
     {"min_channels", OC_OPT_INT, "1", 1, 1e9, NULL, "groups with fewer channels are left alone"},
     {"reconstruct", OC_OPT_BOOL, "0", 0, 1, NULL,
      "refit the next layers' weights by least squares on --data samples (ThiNet)"},
-    {"samples", OC_OPT_INT, "32", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
+    {"samples", OC_OPT_INT, "256", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
     {"mode", OC_OPT_ENUM, "remove", 0, 0, "remove|mask",
      "remove the channels, or only zero their outgoing weights (a same-shape model for checks)"},
 };

@@ -44,14 +44,14 @@ const oc_pass_opt oc_magnitude_opts[OC_MAGNITUDE_N_OPTS] = {
     {"max_layer", OC_OPT_FLOAT, "0.95", 0, 0.99, NULL, "scope=global: no layer pruned beyond this fraction"},
     {"min_elems", OC_OPT_INT, "256", 0, 1e12, NULL, "leave weights with fewer elements alone"},
     {"reconstruct", OC_OPT_BOOL, "0", 0, 1, NULL, "update the kept weights to reproduce each layer's outputs on --data samples (SparseGPT/OBS)"},
-    {"samples", OC_OPT_INT, "32", 1, 1e9, NULL, "calibration samples for reconstruct (--limit overrides)"},
+    {"samples", OC_OPT_INT, "256", 1, 1e9, NULL, "calibration samples for reconstruct (--limit overrides; want more samples x positions than a layer has inputs)"},
 };
 const oc_pass_opt oc_wanda_opts[OC_WANDA_N_OPTS] = {
     {"sparsity", OC_OPT_FLOAT, "0.5", 0, 0.99, NULL, "fraction of each layer's weights set to zero"},
     {"group", OC_OPT_ENUM, "row", 0, 0, "row|layer", "compare scores within each output unit (Wanda's choice) or across the layer"},
     {"min_elems", OC_OPT_INT, "256", 0, 1e12, NULL, "leave weights with fewer elements alone"},
     {"reconstruct", OC_OPT_BOOL, "0", 0, 1, NULL, "update the kept weights to reproduce each layer's outputs (SparseGPT/OBS)"},
-    {"samples", OC_OPT_INT, "32", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
+    {"samples", OC_OPT_INT, "256", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
 };
 const oc_pass_opt oc_nm_opts[OC_NM_N_OPTS] = {
     {"n", OC_OPT_INT, "2", 1, 16, NULL, "weights kept in every group of m"},
@@ -59,7 +59,7 @@ const oc_pass_opt oc_nm_opts[OC_NM_N_OPTS] = {
     {"criterion", OC_OPT_ENUM, "magnitude", 0, 0, "magnitude|wanda", "which weights of a group stay: |w|, or |w| x input norm (wanda needs --data)"},
     {"min_elems", OC_OPT_INT, "256", 0, 1e12, NULL, "leave weights with fewer elements alone"},
     {"reconstruct", OC_OPT_BOOL, "0", 0, 1, NULL, "update the kept weights on --data samples (SparseGPT/OBS)"},
-    {"samples", OC_OPT_INT, "32", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
+    {"samples", OC_OPT_INT, "256", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
 };
 static_assert(sizeof(oc_magnitude_opts) / sizeof(oc_magnitude_opts[0]) == 6, "magnitude options");
 static_assert(sizeof(oc_wanda_opts) / sizeof(oc_wanda_opts[0]) == 5, "wanda options");
