@@ -9,7 +9,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow
 OPT     ?= -O2 -g -ftree-vectorize -fvect-cost-model=dynamic
 CPPFLAGS += -D_GNU_SOURCE -Ilib -Iproto -I$(BUILD)/gen
 CFLAGS  += $(WARN) $(OPT) -fPIC $(SAN)
-LDLIBS  := -lprotobuf-c -lopenblas -lpng -ljpeg -lz -lpthread -lm
+LDLIBS  := -lprotobuf-c -lopenblas -lpng -ljpeg -lcjson -lz -lpthread -lm
 LDFLAGS += $(SAN)
 
 .DEFAULT_GOAL := all
@@ -53,6 +53,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/kernel_test.h $(BU
 $(BUILD)/oc-%: tests/tools/oc_%.c lib/onnxcomp.h $(BUILD)/libonnxcomp.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
 
+# the recipe test tool compiles the CLI's recipe reader in by path
+$(BUILD)/oc-recipe: cli/recipe.c cli/recipe.h
+
 units: $(UNIT_BIN)
 
 # the whole suite; ends with "N passed, N failed"
@@ -77,3 +80,41 @@ clean:
 
 .PHONY: all units test install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# fuzzing: tests/fuzz/fuzz_NAME.c are libFuzzer targets (see scripts/fuzz.sh).
+# `make fuzz` builds them with clang, libFuzzer, ASan and UBSan as
+# build-fuzz/fuzz/fuzz-NAME (scripts/fuzz.sh builds and runs them);
+# `make fuzz-replay` builds $(BUILD)/fuzz/replay-NAME: the same targets under
+# tests/fuzz/replay.c with $(CC) (tests/fuzz/replay.sh runs them in `make test`).
+FUZZ_BUILD  ?= build-fuzz
+FUZZ_CC     ?= clang
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DEPS   := tests/fuzz/harness.c tests/fuzz/harness.h lib/onnxcomp.h $(BUILD)/libonnxcomp.a
+
+$(BUILD)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -o $@ tests/fuzz/replay.c tests/fuzz/harness.c $< \
+		$(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ tests/fuzz/harness.c $< \
+		$(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
+
+# the recipe target compiles the CLI's recipe reader in by path
+$(BUILD)/fuzz/replay-recipe $(BUILD)/fuzz/fuzz-recipe: cli/recipe.c cli/recipe.h
+
+fuzz-replay: $(patsubst %,$(BUILD)/fuzz/replay-%,$(FUZZ_NAMES))
+
+fuzz-targets: $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
+
+# clang's extra warnings (unknown GCC attributes) are not errors in this build;
+# float-to-integer overflows are reported and fuzzing goes on (scripts/fuzz.sh
+# lists them), every other sanitizer report stops the run with a crash input
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WARN="-std=c11 -Wall -Wextra -Wshadow -Wno-unknown-attributes" \
+		OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+		-fsanitize-recover=float-cast-overflow" fuzz-targets
+
+.PHONY: fuzz fuzz-targets fuzz-replay

@@ -2,6 +2,7 @@
 #include "dataopts.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,7 +133,7 @@ int data_args_parse(data_args *a, int argc, char **argv, int *i)
     return 1;
 }
 
-int data_args_pin(const data_args *a, oc_model *m, const char *model_path)
+int data_args_pin_msg(const data_args *a, oc_model *m, const char *model_path, char *err, size_t err_cap)
 {
     for (int p = 0; p < a->n_pins; p++) {
         const char *eq = strchr(a->pins[p], '=');
@@ -152,9 +153,53 @@ int data_args_pin(const data_args *a, oc_model *m, const char *model_path)
             }
         }
         if (!used) {
-            cli_error("%s: --dim %s: no input has a symbolic dim of that name", model_path, a->pins[p]);
+            snprintf(err, err_cap, "%s: --dim %s: no input has a symbolic dim of that name", model_path, a->pins[p]);
             return 1;
         }
     }
     return 0;
+}
+
+int data_args_pin(const data_args *a, oc_model *m, const char *model_path)
+{
+    char err[1200];
+    if (!data_args_pin_msg(a, m, model_path, err, sizeof(err))) return 0;
+    cli_error("%s", err);
+    return 1;
+}
+
+/* Appends " --opt value" to buf at *o, quietly stopping when full. */
+static void add_text(char *buf, size_t cap, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add_text(char *buf, size_t cap, size_t *o, const char *fmt, ...)
+{
+    if (*o >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *o, cap - *o, fmt, ap);
+    va_end(ap);
+    if (w > 0) *o = (size_t)w >= cap - *o ? cap : *o + (size_t)w;
+}
+
+void data_args_text(const data_args *a, char *buf, size_t cap)
+{
+    oc_data_opts d = oc_data_opts_default();
+    const oc_data_opts *x = &a->o;
+    size_t o = 0;
+    buf[0] = 0;
+    if (a->src) {
+        if (x->limit) add_text(buf, cap, &o, " --limit %zu", x->limit);
+        if (x->split) add_text(buf, cap, &o, " --split %s", x->split == 1 ? "calib" : "eval");
+        if (x->split && x->split_frac != d.split_frac) add_text(buf, cap, &o, " --split-frac %g", x->split_frac);
+        if (x->split && x->seed != d.seed) add_text(buf, cap, &o, " --seed %llu", (unsigned long long)x->seed);
+        if (x->resize_w) add_text(buf, cap, &o, " --resize %dx%d", x->resize_w, x->resize_h);
+        if (x->layout) add_text(buf, cap, &o, " --layout %s", x->layout == 1 ? "nchw" : "nhwc");
+        if (x->bgr) add_text(buf, cap, &o, " --bgr");
+        if (x->scale != d.scale) add_text(buf, cap, &o, " --scale %g", (double)x->scale);
+        if (memcmp(x->mean, d.mean, sizeof(d.mean)))
+            add_text(buf, cap, &o, " --mean %g,%g,%g", (double)x->mean[0], (double)x->mean[1], (double)x->mean[2]);
+        if (memcmp(x->std, d.std, sizeof(d.std)))
+            add_text(buf, cap, &o, " --std %g,%g,%g", (double)x->std[0], (double)x->std[1], (double)x->std[2]);
+    }
+    for (int p = 0; p < a->n_pins; p++) add_text(buf, cap, &o, " --dim %s", a->pins[p]);
+    if (o >= cap && cap) buf[cap - 1] = 0;
 }

@@ -25,7 +25,7 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  info MODEL...            describe models (--json for machines)\n"
-    "  compress IN -o OUT       run the compression pipeline and write OUT\n"
+    "  compress IN... [-o OUT]  run the compression pipeline and write the outputs\n"
     "  run MODEL --data SRC     run a model in onnxcomp's interpreter, outputs as .npy\n"
     "  eval REF CAND --data SRC compare two models' outputs (and accuracy) on samples\n"
     "\n"
@@ -41,7 +41,13 @@ static const char usage_text[] =
     "  4  cannot write the output\n"
     "  5  unsupported feature\n"
     "  6  out of memory\n"
-    "  7  internal error\n";
+    "  7  internal error\n"
+    "  8  some models of a batch failed (compress with several models;\n"
+    "     the others are written and the failures listed)\n"
+    "  9  a compressed model fell short of the quality gate (--min-cosine,\n"
+    "     --max-drop)\n"
+    "  130, 143  interrupted by SIGINT, SIGTERM (128 + the signal); no partial\n"
+    "     output is left\n";
 
 int main(int argc, char **argv)
 {

@@ -62,8 +62,8 @@ const char *oc_status_name(oc_status st);
 /* The CLI's exit code for a status (documented in the README). */
 int oc_status_exit_code(oc_status st);
 
-/* A context carries the message of the last failure, and the allocation
- * hook tests use to fail the Nth allocation. */
+/* A context carries the status and one-line message of the first failure
+ * (failure injection for tests is at the end of this header). */
 typedef struct oc_ctx {
     char msg[1024];
     oc_status status;
@@ -377,8 +377,12 @@ oc_save_opts oc_save_opts_default(void);
 oc_status oc_model_save_file(oc_ctx *ctx, const oc_model *m, const char *path,
                              const oc_save_opts *opts);
 
-/* Removes the temporary files of a save in progress. Async-signal-safe: for
- * a SIGINT handler, so an interrupted run leaves no partial output. */
+/* Removes the temporary files of every save in progress, on any thread.
+ * Async-signal-safe: for a SIGINT/SIGTERM handler, so an interrupted run
+ * leaves no partial output. A save already renaming its files into place
+ * is let finish first (its thread holds SIGINT, SIGTERM and SIGHUP off for
+ * those few calls), so the output is then complete rather than half
+ * replaced. */
 void oc_remove_pending_outputs(void);
 
 /* ---- graph queries and edits -------------------------------------------------*/
@@ -499,7 +503,13 @@ const oc_value *oc_session_output(const oc_session *s, size_t i);
  * releases. */
 oc_status oc_session_run(oc_ctx *ctx, oc_session *s, const oc_ten *inputs, oc_ten *outputs);
 /* Called with every value the main graph computes, as it is computed
- * (calibration statistics). */
+ * (calibration statistics), and with the values of If/Loop/Scan bodies:
+ * what their nodes compute and the inputs each run binds (loop-carried
+ * state, scan slices), every iteration of a Loop or Scan. The name is the
+ * only key: a subgraph value is reported only when no other graph of the
+ * model defines its name (sibling If branches may reuse one, a body may
+ * shadow an outer name), so a reported name always means one value. A body
+ * that does not run (the If branch not taken) reports nothing. */
 typedef void (*oc_observe_fn)(void *ud, const char *name, const oc_ten *t);
 void oc_session_set_observer(oc_session *s, oc_observe_fn fn, void *ud);
 
@@ -674,6 +684,37 @@ oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pip
 void oc_pipeline_text(const oc_pipeline *p, char *buf, size_t cap);
 /* Every pass with its options, defaults and ranges (for --help). */
 void oc_pipeline_describe(char *buf, size_t cap);
+
+/* ---- failure injection (for tests) ---------------------------------------------
+ * Process-wide switches that make the library fail on purpose, so a test can
+ * check that every failure ends in a clean error: the right status, no leak,
+ * no file left behind. They count from the call on; which call is "the Nth"
+ * is reproducible when one thread runs the library (interpreter threads = 1).
+ * Not for production use.
+ *
+ * A worked example: every allocation of a load + save failing in turn.
+ *
+ *     for (uint64_t n = 1;; n++) {
+ *         oc_alloc_fail_at(n);
+ *         oc_status st = load_and_save(...);      // expect OC_ERR_NOMEM
+ *         uint64_t made = oc_alloc_fail_at(0);
+ *         if (made < n) break;                    // nothing failed: done
+ *     }
+ */
+
+/* Makes the nth allocation from now on (1 = the next) and every one after
+ * it fail, as a machine out of memory would; 0 turns failures off. Returns
+ * how many allocations were attempted since the previous call. */
+uint64_t oc_alloc_fail_at(uint64_t nth);
+/* The same, but only the nth allocation fails; the ones after succeed (for
+ * code that must not swallow a failure and go on as if it had succeeded). */
+uint64_t oc_alloc_fail_once(uint64_t nth);
+/* Makes the writer's nth file-system call from now on (creating, writing,
+ * closing, linking or renaming a file of oc_model_save_file) and every one
+ * after it fail with errno `err` (ENOSPC for a full disk, EIO...; 0 means
+ * EIO); nth 0 turns failures off. Returns how many such calls were made
+ * since the previous call. */
+uint64_t oc_io_fail_at(uint64_t nth, int err);
 
 #ifdef __cplusplus
 }

@@ -9,10 +9,10 @@ APT_PACKAGES=(
   build-essential make pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libonnx-dev libopenblas-dev libonnx-testdata
-  libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist pocketsphinx-testdata
+  libpng-dev libjpeg-dev zlib1g-dev libcjson-dev dataset-fashion-mnist pocketsphinx-testdata
   python3-onnx python3-numpy
   nodejs npm
-  time valgrind
+  time valgrind man-db clang  # clang: libFuzzer for scripts/fuzz.sh only
 )
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

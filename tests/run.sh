@@ -84,13 +84,19 @@ fi
 # 4. bad input: one error line naming the file, documented exit code, no output
 suite bad-input bash tests/cli/bad-input.sh "$BUILD/onnxcomp"
 
+# 4b. failures: allocations, I/O, full disk, removed folder, signals, racing writers, hostile sizes
+suite failure env SAN_BUILD="$SAN_BUILD" bash tests/failure/run.sh "$BUILD/onnxcomp"
+
 # 5. command-line behaviour
 suite cli bash tests/cli/basics.sh "$BUILD/onnxcomp"
+suite batch bash tests/cli/batch.sh "$BUILD/onnxcomp"
+suite recipes bash tests/cli/recipes.sh "$BUILD/onnxcomp"
 
 # 5a. quantization of every corpus model, checked in ONNX Runtime
 suite quant bash tests/quant/corpus.sh "$BUILD/onnxcomp"
 
 suite modes bash tests/quant/modes.sh "$BUILD/onnxcomp"
+suite quant-sub bash tests/quant/subgraph.sh "$BUILD/onnxcomp"
 
 # 5b. pruning of every corpus model, checked in ONNX Runtime; what it costs
 suite prune bash tests/prune/corpus.sh "$BUILD/onnxcomp"
@@ -112,12 +118,14 @@ san() {
     bash tests/roundtrip.sh "$SAN_BUILD/onnxcomp" "$WORK/rt-san" "$WORK/rt-san-pairs.tsv"
     bash tests/cli/bad-input.sh "$SAN_BUILD/onnxcomp"
     bash tests/cli/run-eval.sh "$SAN_BUILD/onnxcomp"
+    bash tests/cli/recipes.sh "$SAN_BUILD/onnxcomp"
     if [ -d /usr/share/libonnx-testdata/data ]; then
         mapfile -t dirs < <(find /usr/share/libonnx-testdata/data -name model.onnx -printf '%h\n' | sort)
         "$SAN_BUILD/oc-conform" "${dirs[@]}" | grep -v '^SKIP'
     fi
 }
 suite sanitizers san
+suite fuzz-replay bash tests/fuzz/replay.sh "$SAN_BUILD"
 
 # 7. valgrind on a few real models: no leak, no invalid access
 vg() {

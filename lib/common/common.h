@@ -57,7 +57,8 @@ static inline bool oc_mul_overflow_size(size_t a, size_t b, size_t *out)
 }
 
 /* Allocation hook: every malloc-like call in lib goes through these, so a
- * test can fail the Nth one (oc_alloc_fail_at). */
+ * test can fail the Nth one (oc_alloc_fail_at, oc_alloc_fail_once in
+ * onnxcomp.h; lib/common/hooks.c). */
 void *oc_malloc(size_t n);
 void *oc_calloc(size_t n, size_t size);
 void *oc_realloc(void *p, size_t n);
@@ -65,9 +66,10 @@ void oc_free(void *p);
 /* Aligned storage (align a power of two >= sizeof(void*)); oc_aligned_free. */
 void *oc_aligned_alloc(size_t align, size_t n);
 void oc_aligned_free(void *p);
-/* Fails the nth allocation from now on (1 = the next); 0 turns it off.
- * Returns how many allocations were made since the last call. */
-uint64_t oc_alloc_fail_at(uint64_t nth);
+/* I/O hook: the writer calls this before each file-system call that can
+ * fail (create, write, close, link, rename); non-zero is the errno the call
+ * must fail with (oc_io_fail_at in onnxcomp.h). */
+int oc_io_fail_check(void);
 
 /* float16 / bfloat16 bit patterns: round to nearest even, NaN kept NaN,
  * overflow to infinity (lib/common/dtype.c). */

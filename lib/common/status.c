@@ -1,5 +1,5 @@
-/* status.c: status names, exit codes, failure messages and the allocation
- * hook tests use to fail allocations on purpose. */
+/* status.c: status names, exit codes and failure messages. (The allocation
+ * and I/O hooks tests use to fail on purpose are in hooks.c.) */
 #include "common.h"
 
 #include <stdio.h>
@@ -53,57 +53,4 @@ oc_status oc_fail(oc_ctx *ctx, oc_status st, const char *fmt, ...)
         if (*p == '\n' || *p == '\r') *p = ' ';
     ctx->status = st;
     return st;
-}
-
-/* ---- allocation hook ---- */
-static uint64_t alloc_count, alloc_fail_nth;
-
-uint64_t oc_alloc_fail_at(uint64_t nth)
-{
-    uint64_t n = alloc_count;
-    alloc_count = 0;
-    alloc_fail_nth = nth;
-    return n;
-}
-
-static bool should_fail(void)
-{
-    alloc_count++;
-    return alloc_fail_nth && alloc_count >= alloc_fail_nth;
-}
-
-void *oc_malloc(size_t n)
-{
-    if (should_fail()) return NULL;
-    return malloc(n ? n : 1);
-}
-
-void *oc_calloc(size_t n, size_t size)
-{
-    if (should_fail()) return NULL;
-    return calloc(n ? n : 1, size ? size : 1);
-}
-
-void *oc_realloc(void *p, size_t n)
-{
-    if (should_fail()) return NULL;
-    return realloc(p, n ? n : 1);
-}
-
-void oc_free(void *p)
-{
-    free(p);
-}
-
-void *oc_aligned_alloc(size_t align, size_t n)
-{
-    if (should_fail()) return NULL;
-    void *p = NULL;
-    if (posix_memalign(&p, align, n ? n : 1) != 0) return NULL;
-    return p;
-}
-
-void oc_aligned_free(void *p)
-{
-    free(p);
 }

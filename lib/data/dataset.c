@@ -650,6 +650,8 @@ static oc_status open_idx(oc_ctx *ctx, oc_dataset *d, const char *src)
         for (int i = 1; i < d->idx.ndim; i++) e *= (size_t)d->idx.dims[i];
         d->idx_elems = e;
     }
+    /* images of no pixels: nothing to feed, and a header can declare 2^32 of them for free */
+    RETURN_ERROR_IF(n && !d->idx_elems, ctx, OC_ERR_INVALID, "%s: IDX images of 0 pixels", src);
     FORWARD_IF_ERROR(idx_shape(ctx, d, src));
 
     char lpath[PATH_MAX + 8];

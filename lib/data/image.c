@@ -82,6 +82,11 @@ static oc_status decode_png(oc_ctx *ctx, FILE *f, const char *who, oc_image *out
         return oc_fail(ctx, nomem ? OC_ERR_NOMEM : OC_ERR_INVALID, "%s: bad PNG: %s", who, e.msg);
     }
     png_set_user_limits(png, OC_IMAGE_MAX_SIDE, OC_IMAGE_MAX_SIDE); /* backs up the IHDR check */
+    /* Ancillary chunks do not change our pixels (no gamma or colour
+     * management, alpha dropped); tRNS, which can, is still read. Skipped
+     * unread, a chunk declaring 2 GB costs nothing: libpng would allocate
+     * that much for an sPLT or iCCP before finding the file too short. */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
     png_init_io(png, f);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);

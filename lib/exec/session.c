@@ -9,7 +9,10 @@
  * kernels allocate their outputs, and every intermediate tensor is freed right
  * after its last reader, so peak memory follows the largest live set rather
  * than the sum of all activations. Weights are views of the model's tensors
- * (copied only when their bytes are not aligned). */
+ * (copied only when their bytes are not aligned). An observer, when set, sees
+ * every value as it is computed: the main graph's, and those of subgraphs
+ * (a body's inputs included, once per iteration) whose name no other graph
+ * defines. */
 #include "exec.h"
 
 #include <cblas.h>
@@ -52,6 +55,8 @@ typedef struct plan {
     const char **outer_name;
     int32_t *outer_depth, *outer_slot;
     struct plan *parent;
+    /* per slot: handed to the observer (NULL: every slot, the main graph) */
+    bool *watch;
 } plan;
 
 #define POOL_SLOTS 32
@@ -72,6 +77,7 @@ struct oc_session {
     size_t n_plans, cap_plans;
     oc_observe_fn observe;
     void *observe_ud;
+    oc_strmap defs;    /* value name -> how many graphs define it (aux) */
     int threads;
 };
 
@@ -221,6 +227,13 @@ static oc_status plan_graph(oc_ctx *ctx, oc_session *s, oc_graph *g, plan *paren
     for (size_t i = 0; i < g->n_nodes; i++)
         for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
             if (*g->nodes[i]->outputs[k]) FORWARD_IF_ERROR(add_slot(ctx, p, a, g->nodes[i]->outputs[k], &sl));
+    /* a name this graph defines (each slot name once per graph) */
+    for (size_t i = 0; i < p->n_slots; i++) {
+        bool added;
+        oc_strmap_entry *e = oc_strmap_put(&s->defs, p->slot_name[i], &added);
+        if (!e) return oc_fail(ctx, OC_ERR_NOMEM, "out of memory planning the graph");
+        e->aux++;
+    }
 
     p->consts = oc_arena_array(a, p->n_slots + 1, sizeof(oc_ten));
     p->is_const = oc_arena_array(a, p->n_slots + 1, sizeof(bool));
@@ -365,6 +378,26 @@ done:
 static void free_plans(oc_session *s)
 {
     for (size_t i = 0; i < s->n_plans; i++) oc_strmap_free(&s->plans[i]->names);
+    oc_strmap_free(&s->defs);
+}
+
+/* Which subgraph values the observer sees: those whose name no other graph
+ * of the model defines, so that a name given to the observer always means
+ * one value (ONNX names are unique model-wide in practice; sibling If
+ * branches may reuse one, and a body may shadow an outer name). */
+static oc_status plan_watch(oc_ctx *ctx, oc_session *s)
+{
+    for (size_t i = 0; i < s->n_plans; i++) {
+        plan *p = s->plans[i];
+        if (!p->parent) continue;
+        p->watch = oc_arena_array(s->a, p->n_slots + 1, sizeof(bool));
+        if (!p->watch) return oc_fail(ctx, OC_ERR_NOMEM, "out of memory planning the graph");
+        for (size_t k = 0; k < p->n_slots; k++) {
+            const oc_strmap_entry *e = oc_strmap_get(&s->defs, p->slot_name[k]);
+            p->watch[k] = e && e->aux == 1;
+        }
+    }
+    return OC_OK;
 }
 
 oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_session **out)
@@ -378,9 +411,11 @@ oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_s
         return oc_fail(ctx, OC_ERR_NOMEM, "out of memory");
     }
     s->m = m;
+    oc_strmap_init(&s->defs);
     s->threads = opts && opts->threads > 0 ? opts->threads : 0;
     if (s->threads > 0) openblas_set_num_threads(s->threads);
     oc_status st = plan_graph(ctx, s, m->graph, NULL, &s->main);
+    if (st == OC_OK) st = plan_watch(ctx, s);
     if (st != OC_OK) {
         oc_session_free(s);
         return st;
@@ -523,7 +558,8 @@ static oc_status run_plan(oc_ctx *ctx, oc_session *s, frame *f, struct oc_exec *
                 if (f->has[sl]) oc_ten_release(&f->vals[sl]);
                 f->vals[sl] = outs[k];
                 f->has[sl] = outs[k].dtype != 0;
-                if (s->observe && !f->parent && f->has[sl]) s->observe(s->observe_ud, n->outputs[k], &f->vals[sl]);
+                if (s->observe && f->has[sl] && (!p->watch || p->watch[sl]))
+                    s->observe(s->observe_ud, n->outputs[k], &f->vals[sl]);
             }
             for (size_t k = 0; k < pn->n_frees; k++) {
                 int32_t sl = pn->frees[k];
@@ -665,6 +701,11 @@ oc_status oc_exec_subgraph(oc_kctx *k, oc_graph *g, size_t n_in, const oc_ten *c
     oc_status st = OC_OK;
     for (size_t i = 0; i < n_in && st == OC_OK; i++)
         if (in[i]) st = bind_input(k->ctx, &f, i, in[i], false);
+    /* a body's inputs (loop-carried state, scan slices) are its values too */
+    for (size_t i = 0; i < n_in && st == OC_OK && ex->s->observe; i++) {
+        int32_t sl = p->in_slots[i];
+        if (in[i] && f.has[sl] && p->watch[sl]) ex->s->observe(ex->s->observe_ud, p->in_vals[i]->name, &f.vals[sl]);
+    }
     frame *saved = ex->cur;
     ex->depth++;
     if (st == OC_OK) st = run_plan(k->ctx, ex->s, &f, ex);

@@ -104,10 +104,43 @@ fail:
     return NULL;
 }
 
+/* Without memory for the index, a lookup scans the graph: slower, but with
+ * the index's answer (an initializer wins over a graph input of the same
+ * name, else the first definition), so a failed allocation never turns into
+ * "not found": a weight silently left alone, a graph edited wrongly. The
+ * result lives until the thread's next scan. */
+static def *scan_local(oc_graph *g, const char *name)
+{
+    static _Thread_local def found;
+    if (!name || !*name) return NULL;
+    found = (def){0};
+    for (size_t i = 0; i < g->n_inits; i++)
+        if (g->inits[i]->name && strcmp(g->inits[i]->name, name) == 0) {
+            found.kind = DEF_INIT;
+            found.ptr = g->inits[i];
+            return &found;
+        }
+    for (size_t i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i]->name && strcmp(g->inputs[i]->name, name) == 0) {
+            found.kind = DEF_INPUT;
+            found.ptr = g->inputs[i];
+            return &found;
+        }
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
+            if (strcmp(g->nodes[i]->outputs[k], name) == 0) {
+                found.kind = DEF_NODE;
+                found.ptr = g->nodes[i];
+                found.slot = (uint32_t)k;
+                return &found;
+            }
+    return NULL;
+}
+
 static def *lookup_local(oc_graph *g, const char *name)
 {
     graph_index *ix = get_index(g);
-    if (!ix) return NULL;
+    if (!ix) return scan_local(g, name);
     oc_strmap_entry *e = oc_strmap_get(&ix->map, name);
     return e ? e->val : NULL;
 }

@@ -38,15 +38,44 @@ typedef struct loader {
 #define FAIL(L, st, ...) oc_fail((L)->ctx, (st), __VA_ARGS__)
 #define NOMEM(L) FAIL(L, OC_ERR_NOMEM, "%s: out of memory", (L)->path)
 
+/* protobuf-c allocates from the model's arena; a failure is remembered so
+ * that it is reported as out of memory, not as a malformed file (protobuf-c
+ * returns NULL for both). */
+typedef struct pc_arena {
+    oc_arena *a;
+    bool oom;
+} pc_arena;
+
 static void *pc_alloc(void *ud, size_t n)
 {
-    return oc_arena_alloc(ud, n);
+    pc_arena *pa = ud;
+    void *p = oc_arena_alloc(pa->a, n);
+    if (!p) pa->oom = true;
+    return p;
 }
 
 static void pc_free(void *ud, void *p)
 {
     (void)ud;
     (void)p; /* the arena frees everything with the model */
+}
+
+/* realpath() into a buffer from the allocation hook (free with oc_free);
+ * NULL with errno set. */
+static char *real_path(const char *path)
+{
+    char *buf = oc_malloc(PATH_MAX);
+    if (!buf) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (!realpath(path, buf)) {
+        int e = errno;
+        oc_free(buf);
+        errno = e;
+        return NULL;
+    }
+    return buf;
 }
 
 oc_load_opts oc_load_opts_default(void)
@@ -238,13 +267,14 @@ static oc_status load_external(loader *L, oc_tensor *t, const char *tname, int64
     memcpy(joined, L->m->dir, dl);
     joined[dl] = '/';
     memcpy(joined + dl + 1, loc, ll + 1);
-    char *real = realpath(joined, NULL);
+    char *real = real_path(joined);
     if (!real) {
         int e = errno;
+        oc_free(joined);
+        if (e == ENOMEM) return NOMEM(L);
         oc_status st = FAIL(L, OC_ERR_READ,
                             "%s: tensor '%s': external data file '%s': %s", L->path, tname, loc,
                             e == ENOENT ? "missing" : strerror(e));
-        oc_free(joined);
         return st;
     }
     oc_free(joined);
@@ -255,13 +285,13 @@ static oc_status load_external(loader *L, oc_tensor *t, const char *tname, int64
         oc_status st = FAIL(L, OC_ERR_INVALID,
                             "%s: tensor '%s': external data location '%s' escapes the model's folder",
                             L->path, tname, loc);
-        free(real);
+        oc_free(real);
         return st;
     }
     const uint8_t *data;
     size_t size;
     oc_status st = map_file(L->ctx, L->m, real, real, &data, &size);
-    free(real);
+    oc_free(real);
     FORWARD_IF_ERROR(st);
     if (off > size || len > size - off)
         return FAIL(L, OC_ERR_INVALID,
@@ -519,11 +549,14 @@ static oc_status conv_type(loader *L, Onnx__TypeProto *tp, oc_type *ty, const ch
     ty->ndim = (int)shape->n_dim;
     ty->dims = oc_arena_array(L->m->arena, shape->n_dim ? shape->n_dim : 1, sizeof(oc_dim));
     if (!ty->dims) return NOMEM(L);
+    int64_t numel = 1; /* of the known dims: no tensor can have more elements than int64 counts */
     for (size_t i = 0; i < shape->n_dim; i++) {
         Onnx__TensorShapeProto__Dimension *d = shape->dim[i];
         if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
             ty->dims[i].kind = OC_DIM_VALUE;
             ty->dims[i].value = d->dim_value;
+            if (d->dim_value > 0 && oc_mul_overflow_i64(numel, d->dim_value, &numel))
+                return FAIL(L, OC_ERR_INVALID, "%s: value '%s': the product of its dims overflows", L->path, vname);
         } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM) {
             ty->dims[i].kind = OC_DIM_PARAM;
             ty->dims[i].param = d->dim_param;
@@ -807,8 +840,13 @@ oc_status oc_model_load_file(oc_ctx *ctx, const char *path, const oc_load_opts *
     }
     st = oc_wire_skeleton(ctx, path, L.file, L.file_size, o.borrow_min_bytes, &sk);
     if (st != OC_OK) goto cleanup;
-    ProtobufCAllocator alloc = {pc_alloc, pc_free, m->arena};
+    pc_arena pa = {m->arena, false};
+    ProtobufCAllocator alloc = {pc_alloc, pc_free, &pa};
     pm = onnx__model_proto__unpack(&alloc, sk.len, sk.data);
+    if (!pm && pa.oom) {
+        st = NOMEM(&L);
+        goto cleanup;
+    }
     if (!pm) {
         st = FAIL(&L, OC_ERR_INVALID,
                   "%s: not a valid ONNX model: protobuf fields have the wrong types for ModelProto", path);
@@ -822,9 +860,10 @@ oc_status oc_model_load_file(oc_ctx *ctx, const char *path, const oc_load_opts *
         st = FAIL(&L, OC_ERR_INVALID, "%s: not an ONNX model: no IR version and no opset", path);
         goto cleanup;
     }
-    L.dir_real = realpath(dir, NULL);
+    L.dir_real = real_path(dir);
     if (!L.dir_real) {
-        st = FAIL(&L, OC_ERR_READ, "%s: cannot resolve its folder: %s", path, strerror(errno));
+        st = errno == ENOMEM ? NOMEM(&L)
+                             : FAIL(&L, OC_ERR_READ, "%s: cannot resolve its folder: %s", path, strerror(errno));
         goto cleanup;
     }
     st = conv_model(&L, pm);
@@ -840,7 +879,7 @@ oc_status oc_model_load_file(oc_ctx *ctx, const char *path, const oc_load_opts *
     }
 cleanup:
     oc_wire_skel_free(&sk);
-    free(L.dir_real);
+    oc_free(L.dir_real);
     oc_free(dir);
     if (st != OC_OK) {
         oc_model_free(m);
@@ -867,13 +906,18 @@ oc_status oc_ten_load_pb(oc_ctx *ctx, const char *path, oc_ten *out, char *name,
     }
     st = map_file(ctx, m, path, path, &L.file, &L.file_size);
     if (st != OC_OK) goto cleanup;
-    L.dir_real = realpath(dir, NULL);
+    L.dir_real = real_path(dir);
     if (!L.dir_real) {
-        st = FAIL(&L, OC_ERR_READ, "%s: cannot resolve its folder", path);
+        st = errno == ENOMEM ? NOMEM(&L) : FAIL(&L, OC_ERR_READ, "%s: cannot resolve its folder", path);
         goto cleanup;
     }
-    ProtobufCAllocator alloc = {pc_alloc, pc_free, m->arena};
+    pc_arena pa = {m->arena, false};
+    ProtobufCAllocator alloc = {pc_alloc, pc_free, &pa};
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&alloc, L.file_size, L.file);
+    if (!tp && pa.oom) {
+        st = NOMEM(&L);
+        goto cleanup;
+    }
     if (!tp) {
         st = FAIL(&L, OC_ERR_INVALID, "%s: not a TensorProto file", path);
         goto cleanup;
@@ -899,7 +943,7 @@ oc_status oc_ten_load_pb(oc_ctx *ctx, const char *path, oc_ten *out, char *name,
     if (t->nbytes) memcpy(out->data, t->data, t->nbytes);
     if (name && name_cap && t->name) snprintf(name, name_cap, "%s", t->name);
 cleanup:
-    free(L.dir_real);
+    oc_free(L.dir_real);
     oc_free(dir);
     oc_model_free(m);
     return st;

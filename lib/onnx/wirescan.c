@@ -190,8 +190,12 @@ static oc_status scan_msg(scan *s, enum msg m, const uint8_t *p, const uint8_t *
                 if (child_len != v) {
                     edit e = {(size_t)(len_at - s->base), (size_t)(body - len_at), EDIT_LEN, child_len, 0};
                     if (!add_edit(s, e)) return oc_fail(s->ctx, OC_ERR_NOMEM, "%s: out of memory", s->path);
+                    total += (uint64_t)(len_at - field_start) + varint_size(child_len) + child_len;
+                } else {
+                    /* kept as it is: its length varint may be longer than
+                     * varint_size() (protobuf allows padded varints) */
+                    total += (uint64_t)(body_end - field_start);
                 }
-                total += (uint64_t)(len_at - field_start) + varint_size(child_len) + child_len;
                 continue;
             }
             if (m == M_TENSOR && field == 9 && s->min_bytes && v >= s->min_bytes) {

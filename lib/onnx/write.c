@@ -6,7 +6,11 @@
  * packs the model straight into a buffered writer on a temporary file in the
  * destination folder, which is renamed over the destination only once every
  * byte is written. A failure at any point removes the temporary files and
- * leaves the destination as it was.
+ * leaves the destination as it was; a signal handler can remove them too
+ * (oc_remove_pending_outputs). Temporary names are unique per process and
+ * per save, so several savers of one output (threads or processes) each
+ * leave one complete file, the last rename winning. Every file-system call
+ * here can be made to fail on purpose (oc_io_fail_at) to test all this.
  *
  * Tensors are written as they came (raw_data, typed fields or external data)
  * unless a pass replaced their data. External data goes to one file,
@@ -14,13 +18,17 @@
 #include "../ir/ir.h"
 #include "oc_proto.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,15 +40,96 @@ oc_save_opts oc_save_opts_default(void)
     return o;
 }
 
-/* ---- pending temporary files, for a signal handler to remove ---- */
-
-static char pending[2][PATH_MAX];
-static volatile sig_atomic_t pending_set[2];
+/* ---- temporary files a signal handler may remove ----
+ *
+ * A save puts the name of each temporary file it creates in a slot of this
+ * table before creating it, and frees the slot once the file is renamed into
+ * place or removed; oc_remove_pending_outputs() unlinks every live one. Slots
+ * are claimed atomically, so saves running on several threads each have
+ * their own, and the handler reads only lock-free atomics and finished
+ * names. */
+#define PENDING_SLOTS 64
+enum { SLOT_FREE = 0, SLOT_CLAIMED = 1, SLOT_LIVE = 2 };
+static char pending_path[PENDING_SLOTS][PATH_MAX];
+static _Atomic int pending_state[PENDING_SLOTS];
+/* saves between their first and last rename (see commit()) */
+static _Atomic int committing;
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal handler needs lock-free atomics");
 
 void oc_remove_pending_outputs(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (pending_set[i]) unlink(pending[i]);
+    /* A save renaming its files on another thread (its own thread holds
+     * signals off meanwhile) finishes first: a process that dies between
+     * a data file's rename and its model's would leave a mismatched pair. */
+    while (atomic_load(&committing) > 0) {
+    }
+    for (int i = 0; i < PENDING_SLOTS; i++)
+        if (atomic_load(&pending_state[i]) == SLOT_LIVE) unlink(pending_path[i]);
+}
+
+/* A free slot, or -1 when all are taken (that file then goes unregistered:
+ * only a signal would leave it behind). */
+static int slot_claim(void)
+{
+    for (int i = 0; i < PENDING_SLOTS; i++) {
+        int expect = SLOT_FREE;
+        if (atomic_compare_exchange_strong(&pending_state[i], &expect, SLOT_CLAIMED)) return i;
+    }
+    return -1;
+}
+
+/* ---- file-system calls, each failing on demand (oc_io_fail_at) ---- */
+
+static ssize_t io_write(int fd, const void *p, size_t n)
+{
+    int e = oc_io_fail_check();
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return write(fd, p, n);
+}
+
+/* The descriptor is closed even when a failure is injected. */
+static int io_close(int fd)
+{
+    int e = oc_io_fail_check();
+    int r = close(fd);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return r;
+}
+
+static int io_rename(const char *from, const char *to)
+{
+    int e = oc_io_fail_check();
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return rename(from, to);
+}
+
+static int io_link(const char *from, const char *to)
+{
+    int e = oc_io_fail_check();
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return link(from, to);
+}
+
+static int io_create(const char *path)
+{
+    int e = oc_io_fail_check();
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 }
 
 /* ---- buffered file writer fed by protobuf-c ---- */
@@ -58,7 +147,7 @@ static void out_flush(file_out *o)
 {
     size_t off = 0;
     while (off < o->len && !o->err) {
-        ssize_t w = write(o->fd, o->buf + off, o->len - off);
+        ssize_t w = io_write(o->fd, o->buf + off, o->len - off);
         if (w < 0) {
             if (errno == EINTR) continue;
             o->err = errno;
@@ -74,7 +163,7 @@ static void out_direct(file_out *o, const uint8_t *data, size_t len)
 {
     while (len && !o->err) {
         size_t chunk = len > (1u << 30) ? (1u << 30) : len;
-        ssize_t w = write(o->fd, data, chunk);
+        ssize_t w = io_write(o->fd, data, chunk);
         if (w < 0) {
             if (errno == EINTR) continue;
             o->err = errno;
@@ -596,39 +685,88 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* A temporary file beside `path`; its name goes into pending slot `slot`. */
-static int make_temp(oc_ctx *ctx, const char *path, int slot, char *tmp, size_t cap)
+/* A temporary file being written beside its destination. */
+typedef struct temp_file {
+    char path[PATH_MAX]; /* "" when there is none (any more) */
+    int fd;
+    int slot;            /* in the pending table, or -1 */
+} temp_file;
+
+static _Atomic unsigned temp_counter;
+
+/* "DIR/.NAME.<tag><pid>-<n>" beside `path`, unique in this process and,
+ * through the pid, among live processes. */
+static bool temp_name(const char *path, const char *tag, char *out, size_t cap)
 {
     const char *b = base_name(path);
-    int n = snprintf(tmp, cap, "%.*s.%s.tmpXXXXXX", (int)(b - path), path, b);
-    if (n < 0 || (size_t)n >= cap) {
-        oc_fail(ctx, OC_ERR_WRITE, "%s: path too long", path);
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%.*s", (int)(b - path), path);
-        oc_fail(ctx, OC_ERR_WRITE, "%s: cannot create a file in folder '%s': %s", path,
-                *dir ? dir : ".", strerror(e));
-        return -1;
-    }
-    /* ordinary permissions, as if created with open(2) */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-    memcpy(pending[slot], tmp, strlen(tmp) + 1);
-    pending_set[slot] = 1;
-    return fd;
+    unsigned k = atomic_fetch_add(&temp_counter, 1);
+    int n = snprintf(out, cap, "%.*s.%s.%s%ld-%u", (int)(b - path), path, b, tag, (long)getpid(), k);
+    return n > 0 && (size_t)n < cap;
 }
 
-static void drop_temp(int slot)
+static oc_status dir_failure(oc_ctx *ctx, const char *path, int e)
 {
-    if (pending_set[slot]) {
-        unlink(pending[slot]);
-        pending_set[slot] = 0;
+    const char *b = base_name(path);
+    return oc_fail(ctx, OC_ERR_WRITE, "%s: cannot create a file in folder '%.*s': %s", path,
+                   b == path ? 1 : (int)(b - path), b == path ? "." : path, strerror(e));
+}
+
+/* Creates the temporary file for `path`, registered for the signal handler
+ * before it exists so that no moment leaves it unregistered. */
+static oc_status temp_create(oc_ctx *ctx, const char *path, temp_file *t)
+{
+    t->path[0] = 0;
+    t->fd = -1;
+    t->slot = slot_claim();
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        char name[PATH_MAX];
+        if (!temp_name(path, "tmp", name, sizeof(name))) break;
+        if (t->slot >= 0) {
+            memcpy(pending_path[t->slot], name, strlen(name) + 1);
+            atomic_store(&pending_state[t->slot], SLOT_LIVE);
+        }
+        int fd = io_create(name);
+        if (fd >= 0) {
+            memcpy(t->path, name, strlen(name) + 1);
+            t->fd = fd;
+            return OC_OK;
+        }
+        int e = errno;
+        if (t->slot >= 0) atomic_store(&pending_state[t->slot], SLOT_CLAIMED);
+        if (e == EEXIST) continue; /* left by a dead process that had our pid */
+        if (t->slot >= 0) atomic_store(&pending_state[t->slot], SLOT_FREE);
+        t->slot = -1;
+        return dir_failure(ctx, path, e);
     }
+    if (t->slot >= 0) atomic_store(&pending_state[t->slot], SLOT_FREE);
+    t->slot = -1;
+    return oc_fail(ctx, OC_ERR_WRITE, "%s: path too long", path);
+}
+
+/* The file is in place (or gone): nothing for the handler to remove. */
+static void temp_forget(temp_file *t)
+{
+    if (t->slot >= 0) atomic_store(&pending_state[t->slot], SLOT_FREE);
+    t->slot = -1;
+    t->path[0] = 0;
+}
+
+/* Closes and removes whatever is left of t. */
+static void temp_drop(temp_file *t)
+{
+    if (t->fd >= 0) close(t->fd);
+    t->fd = -1;
+    if (t->path[0]) unlink(t->path);
+    temp_forget(t);
+}
+
+/* Closes t's descriptor; a failure here can be a deferred write error. */
+static oc_status temp_close(oc_ctx *ctx, temp_file *t, const char *shown)
+{
+    int fd = t->fd;
+    t->fd = -1;
+    if (io_close(fd) != 0) return oc_fail(ctx, OC_ERR_WRITE, "%s: write failed: %s", shown, strerror(errno));
+    return OC_OK;
 }
 
 static bool same_file(const char *a, const char *b)
@@ -658,13 +796,74 @@ static oc_status write_ext(writer *w, int fd, const char *shown)
     return OC_OK;
 }
 
+/* Puts the finished files in place: the external data first (when there is
+ * some), then the model, whose rename is the moment the new output appears.
+ *
+ * Signals are held off meanwhile, so an interrupt comes before the first
+ * rename (the temporary files go, the old output stays) or after the last
+ * (the new output is complete); a handler running on another thread waits
+ * for the renames to end (oc_remove_pending_outputs). A model with external data is two files
+ * that cannot be replaced in one step: an exclusive flock() on the folder
+ * keeps two onnxcomp processes from interleaving their pairs, and the old
+ * data file is kept under a second name (a hard link) until the model's
+ * rename succeeds, so that a failure puts it back. */
+static oc_status commit(oc_ctx *ctx, temp_file *model, const char *path, temp_file *data,
+                        const char *data_path)
+{
+    oc_status st = OC_OK;
+    sigset_t hold, old;
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGINT);
+    sigaddset(&hold, SIGTERM);
+    sigaddset(&hold, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hold, &old);
+    atomic_fetch_add(&committing, 1);
+    int dir_fd = -1;
+    char backup[PATH_MAX] = "";
+    if (data) {
+        const char *b = base_name(path);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%.*s", b == path ? 1 : (int)(b - path), b == path ? "." : path);
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd >= 0) {
+            while (flock(dir_fd, LOCK_EX) != 0 && errno == EINTR) {
+            }
+        }
+        /* no lock (a folder we may not read, a file system without flock):
+         * the pair is still written, only not serialized */
+        if (!temp_name(data_path, "old", backup, sizeof(backup)) || io_link(data_path, backup) != 0)
+            backup[0] = 0;
+        if (io_rename(data->path, data_path) != 0) {
+            st = oc_fail(ctx, OC_ERR_WRITE, "%s: cannot rename into place: %s", data_path, strerror(errno));
+            goto done;
+        }
+        temp_forget(data);
+    }
+    if (io_rename(model->path, path) != 0) {
+        st = oc_fail(ctx, OC_ERR_WRITE, "%s: cannot rename into place: %s", path, strerror(errno));
+        if (data) {
+            /* the old model still names the old data: put that back */
+            if (backup[0] && rename(backup, data_path) == 0) backup[0] = 0;
+            else unlink(data_path);
+        }
+        goto done;
+    }
+    temp_forget(model);
+done:
+    if (backup[0]) unlink(backup);
+    if (dir_fd >= 0) close(dir_fd); /* releases the lock */
+    atomic_fetch_sub(&committing, 1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return st;
+}
+
 oc_status oc_model_save_file(oc_ctx *ctx, const oc_model *m, const char *path, const oc_save_opts *opts)
 {
     oc_save_opts so = opts ? *opts : oc_save_opts_default();
     oc_status st = OC_OK;
     writer w = {.ctx = ctx, .m = m, .path = path, .ext_min = so.external_min_bytes};
-    char tmp_model[PATH_MAX], tmp_data[PATH_MAX], data_path[PATH_MAX];
-    int fd = -1, dfd = -1;
+    char data_path[PATH_MAX];
+    temp_file tm = {.fd = -1, .slot = -1}, td = {.fd = -1, .slot = -1};
     file_out out = {.fd = -1};
 
     if (m->path && !so.allow_overwrite_input && same_file(m->path, path))
@@ -707,61 +906,35 @@ oc_status oc_model_save_file(oc_ctx *ctx, const oc_model *m, const char *path, c
                 st = oc_fail(ctx, OC_ERR_USAGE, "%s: would replace the input's external data", data_path);
                 goto cleanup;
             }
-        dfd = make_temp(ctx, data_path, 1, tmp_data, sizeof(tmp_data));
-        if (dfd < 0) {
-            st = ctx->status ? ctx->status : OC_ERR_WRITE;
-            goto cleanup;
-        }
-        st = write_ext(&w, dfd, data_path);
+        st = temp_create(ctx, data_path, &td);
         if (st != OC_OK) goto cleanup;
-        if (close(dfd) != 0) {
-            dfd = -1;
-            st = oc_fail(ctx, OC_ERR_WRITE, "%s: write failed: %s", data_path, strerror(errno));
-            goto cleanup;
-        }
-        dfd = -1;
-    }
-    fd = make_temp(ctx, path, 0, tmp_model, sizeof(tmp_model));
-    if (fd < 0) {
-        st = ctx->status ? ctx->status : OC_ERR_WRITE;
-        goto cleanup;
+        st = write_ext(&w, td.fd, data_path);
+        if (st != OC_OK) goto cleanup;
+        st = temp_close(ctx, &td, data_path);
+        if (st != OC_OK) goto cleanup;
     }
     out.base.append = out_append;
-    out.fd = fd;
     out.cap = (size_t)1 << 20;
     out.buf = oc_malloc(out.cap);
     if (!out.buf) {
         st = oc_fail(ctx, OC_ERR_NOMEM, "%s: out of memory", path);
         goto cleanup;
     }
+    st = temp_create(ctx, path, &tm);
+    if (st != OC_OK) goto cleanup;
+    out.fd = tm.fd;
     protobuf_c_message_pack_to_buffer(&pm->base, &out.base);
     out_flush(&out);
     if (out.err) {
         st = oc_fail(ctx, OC_ERR_WRITE, "%s: write failed: %s", path, strerror(out.err));
         goto cleanup;
     }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        st = oc_fail(ctx, OC_ERR_WRITE, "%s: write failed: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    if (w.n_ext && rename(tmp_data, data_path) != 0) {
-        st = oc_fail(ctx, OC_ERR_WRITE, "%s: cannot rename into place: %s", data_path, strerror(errno));
-        goto cleanup;
-    }
-    pending_set[1] = 0;
-    if (rename(tmp_model, path) != 0) {
-        st = oc_fail(ctx, OC_ERR_WRITE, "%s: cannot rename into place: %s", path, strerror(errno));
-        if (w.n_ext) unlink(data_path);
-        goto cleanup;
-    }
-    pending_set[0] = 0;
+    st = temp_close(ctx, &tm, path);
+    if (st != OC_OK) goto cleanup;
+    st = commit(ctx, &tm, path, w.n_ext ? &td : NULL, data_path);
 cleanup:
-    if (fd >= 0) close(fd);
-    if (dfd >= 0) close(dfd);
-    drop_temp(0);
-    drop_temp(1);
+    temp_drop(&tm);
+    temp_drop(&td);
     oc_free(out.buf);
     oc_free(w.ext_t);
     oc_free(w.ext_off);

@@ -75,8 +75,9 @@ void oc_pass_notice(oc_pass_run *r, const char *fmt, ...) OC_PRINTF(2, 3);
 bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n);
 
 /* Runs the model as it is now over the pass's samples (--data, at most
- * --limit or the pass's "samples" option), handing fn every computed
- * main-graph value and every input. *count receives the sample count. */
+ * --limit or the pass's "samples" option), handing fn every input and every
+ * computed value (subgraph values as oc_session_set_observer says). *count
+ * receives the sample count. */
 oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count);
 
 /* The passes themselves. */

@@ -39,6 +39,7 @@ static const oc_pass_opt static_opts[] = {
     {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep tensors and layers feeding Pow/Sqrt/Log/Div in float"},
     {"fold_bn", OC_OPT_BOOL, "1", 0, 1, NULL, "fold BatchNormalization into the Conv before it first"},
     {"bias_correction", OC_OPT_BOOL, "0", 0, 1, NULL, "shift Conv/Gemm biases by the mean output error of quantized weights (two more calibration runs)"},
+    {"bits", OC_OPT_INT, "8", 8, 8, NULL, "activation and weight width (8: what ONNX Runtime fuses)"},
 };
 
 const oc_pass oc_passes[] = {
@@ -124,7 +125,9 @@ static oc_status parse_value(oc_ctx *ctx, const oc_pass *ps, const oc_pass_opt *
                              double *out)
 {
     char buf[128];
-    if (vl >= sizeof(buf)) vl = sizeof(buf) - 1;
+    /* cut short, a longer value could read as a valid one */
+    if (vl >= sizeof(buf))
+        return oc_fail(ctx, OC_ERR_USAGE, "%s: option '%s': a value of %zu bytes is too long", ps->name, opt->key, vl);
     memcpy(buf, v, vl);
     buf[vl] = 0;
     char *end;
@@ -245,7 +248,12 @@ static void value_text(const oc_pass_opt *opt, double v, char *buf, size_t cap)
             c = bar ? bar + 1 : NULL;
         }
     }
-    snprintf(buf, cap, "%g", v);
+    /* as many digits as it takes to read back the same number (%g keeps 6:
+     * samples=1234567 would be recorded as 1.23457e+06) */
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
 }
 
 void oc_pipeline_text(const oc_pipeline *p, char *buf, size_t cap)

@@ -64,8 +64,21 @@ static oc_status set_int_attr(oc_pass_run *r, oc_graph *g, oc_node *n, const cha
     return OC_OK;
 }
 
+static oc_status qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name,
+                            const oc_tensor *t, const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out);
+
 oc_status oc_qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name, const oc_tensor *t,
                         const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out)
+{
+    if (scales_out) memset(scales_out, 0, sizeof(*scales_out));
+    oc_status st = qdq_weight(r, home, const_node, name, t, qo, axis_attr, scales_out);
+    /* on failure the caller owns nothing */
+    if (st != OC_OK && scales_out) oc_qweight_free(scales_out);
+    return st;
+}
+
+static oc_status qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name,
+                            const oc_tensor *t, const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out)
 {
     float *f = oc_malloc(t->nbytes ? t->nbytes : 4);
     if (!f) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
@@ -215,12 +228,14 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
     if (!qname || !dqname) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
     const char *src = keep, *dst = dqname;
     if (is_output && prod) {
-        /* the graph output keeps its name, now on the DequantizeLinear */
+        /* the graph output keeps its name, now on the DequantizeLinear,
+         * and readers inside the graph read it there too: one pair for all
+         * (a Loop body's state feeding its next step, a Scan's output
+         * summed into its state) */
         snprintf(base, sizeof(base), "%s_float", keep);
         const char *pre = oc_graph_unique_name(g, base);
         const char *pre_c = pre ? oc_model_strdup(r->m, pre) : NULL;
         if (!pre_c) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        oc_graph_rename_uses(g, keep, pre_c);
         prod->outputs[slot] = pre_c;
         oc_graph_invalidate(g);
         src = pre_c;

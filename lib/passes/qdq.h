@@ -10,7 +10,8 @@ oc_graph *oc_qdq_init_home(oc_graph *g, const char *name);
 /* Replaces weight `name` (tensor t: an initializer of `home`, or the value of
  * Constant node const_node in `home`) by integer initializers and a
  * DequantizeLinear producing `name`. scales_out (may be NULL) receives a
- * copy of the scales (free with oc_qweight_free). */
+ * copy of the scales (free with oc_qweight_free); on failure it holds
+ * nothing. */
 oc_status oc_qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name, const oc_tensor *t,
                         const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out);
 /* An int32 bias with scale input_scale * w_scale[c], zero point 0. */
