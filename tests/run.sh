@@ -127,7 +127,8 @@ san() {
 suite sanitizers san
 suite fuzz-replay bash tests/fuzz/replay.sh "$SAN_BUILD"
 
-# 7. valgrind on a few real models: no leak, no invalid access
+# 7. valgrind on a few real models, every unit test and a sample of CLI runs:
+#    no leak, no invalid access
 vg() {
     if ! command -v valgrind >/dev/null; then
         echo "SKIP valgrind: not installed"
@@ -149,6 +150,37 @@ vg() {
             echo "FAIL valgrind $m: $(head -c 600 "$WORK/vg.err")"
         fi
     done
+    # every unit test, then a sample of the CLI: prune + static quantization
+    # with calibration, a batch with -j and a report, run and eval
+    local vgq=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9)
+    for t in "$BUILD"/tests/test_*; do
+        if "${vgq[@]}" "$t" > "$WORK/vg.out" 2> "$WORK/vg.err"; then
+            echo "PASS valgrind unit $(basename "$t")"
+        else
+            echo "FAIL valgrind unit $(basename "$t"): $(grep -v '^PASS' "$WORK/vg.out" "$WORK/vg.err" | head -c 600)"
+        fi
+    done
+    local conv=/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d
+    if [ -d "$conv" ]; then
+        mkdir -p "$WORK/vgb/m"
+        cp "$conv/model.onnx" "$WORK/vgb/m/a.onnx"
+        cp /usr/share/libonnx-testdata/data/pytorch-converted/test_Linear/model.onnx "$WORK/vgb/m/b.onnx" 2>/dev/null
+        local cmds=(
+            "compress -f $conv/model.onnx -o $WORK/vgb/p.onnx --prune magnitude:sparsity=0.5 --prune channel:ratio=0.3 --quant static --data $conv"
+            "compress -f -r $WORK/vgb/m --output-dir $WORK/vgb/out -j 2 --preset int8-weights --report $WORK/vgb/r.json"
+            "run $conv/model.onnx --data $conv -o $WORK/vgb/run -f"
+            "eval $conv/model.onnx $WORK/vgb/p.onnx --data $conv --json"
+        )
+        local c
+        for c in "${cmds[@]}"; do
+            # shellcheck disable=SC2086
+            if "${vgq[@]}" --trace-children=yes "$BUILD/onnxcomp" $c > /dev/null 2> "$WORK/vg.err"; then
+                echo "PASS valgrind onnxcomp ${c%% *} (${c:0:60}...)"
+            else
+                echo "FAIL valgrind onnxcomp $c: $(head -c 600 "$WORK/vg.err")"
+            fi
+        done
+    fi
 }
 suite valgrind vg
 
