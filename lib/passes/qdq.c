@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 oc_graph *oc_qdq_init_home(oc_graph *g, const char *name)
@@ -80,11 +81,18 @@ oc_status oc_qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, con
 static oc_status qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name,
                             const oc_tensor *t, const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out)
 {
-    float *f = oc_malloc(t->nbytes ? t->nbytes : 4);
-    if (!f) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-    memcpy(f, t->data, t->nbytes); /* aligned copy: borrowed data may not be */
+    /* float-aligned data (the usual case, mapped file included) is read in
+     * place; a copy only for unaligned borrowed data */
+    const float *w = t->data;
+    float *f = NULL;
+    if ((uintptr_t)t->data % sizeof(float)) {
+        f = oc_malloc(t->nbytes ? t->nbytes : 4);
+        if (!f) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+        memcpy(f, t->data, t->nbytes);
+        w = f;
+    }
     oc_qweight q;
-    oc_status st = oc_quantize_weight(r->ctx, f, t->ndim, t->dims, qo, &q);
+    oc_status st = oc_quantize_weight(r->ctx, w, t->ndim, t->dims, qo, &q);
     oc_free(f);
     FORWARD_IF_ERROR(st);
     char keep[512], base[600];

@@ -348,7 +348,7 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
     int32_t *zp = NULL;
     float *scratch = NULL;
     int64_t scratch_n = 0;
-    if (L.kind == PER_CHANNEL && L.outer > 1) scratch_n = L.outer * L.inner;
+    if (L.kind == PER_CHANNEL && L.outer > 1) scratch_n = o->mse ? L.outer * L.inner : 2 * L.D;
     if (L.kind == BLOCKED && L.inner > 1) scratch_n = L.block < L.D ? L.block : L.D;
 
     out->nbytes = packed_nbytes(bits, L.numel);
@@ -375,6 +375,28 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
         out->scale_dims[o->axis] = L.nb;
     }
 
+    if (!o->mse && L.kind == PER_CHANNEL && L.outer > 1) {
+        /* min/max per channel in one pass over w in memory order (gathering
+         * a channel of a [K, N] MatMul weight would read w N times, strided):
+         * the same ranges fit_group finds, 0 included */
+        float *mn = scratch, *mx = scratch + L.D;
+        for (int64_t d = 0; d < L.D; d++) mn[d] = mx[d] = 0;
+        for (int64_t ou = 0, k = 0; ou < L.outer; ou++)
+            for (int64_t d = 0; d < L.D; d++) {
+                float a = mn[d], b = mx[d];
+                for (int64_t i = 0; i < L.inner; i++, k++) {
+                    a = w[k] < a ? w[k] : a;
+                    b = w[k] > b ? w[k] : b;
+                }
+                mn[d] = a, mx[d] = b;
+            }
+        for (int64_t g = 0; g < L.ngroups; g++) {
+            const oc_qparams p = oc_q_params(mn[g], mx[g], qs.dtype, qs.symmetric);
+            out->scale[g] = p.scale;
+            zp[g] = p.zero_point;
+            put_q(out->zero_point, bits, g, p.zero_point);
+        }
+    } else
     for (int64_t g = 0; g < L.ngroups; g++) {
         int64_t n;
         const float *x = group_elems(&L, w, g, scratch, &n);
