@@ -10,9 +10,11 @@
 #       a target gets its whole time; the findings stay in
 #       build-fuzz/runs/TARGET/artifacts/. Prints one line per target:
 #       executions, coverage (cov, ft), corpus size and findings.
-#   scripts/fuzz.sh --merge [TARGET...]
-#       minimizes tests/fuzz/corpus/TARGET plus what fuzzing added in
-#       build-fuzz/corpus/TARGET into tests/fuzz/corpus/TARGET (-merge=1).
+#   scripts/fuzz.sh --merge [-- -max_len=N] [TARGET...]
+#       minimizes tests/fuzz/corpus/TARGET, what fuzzing added in
+#       build-fuzz/corpus/TARGET and the seeds into tests/fuzz/corpus/TARGET
+#       (-merge=1; the committed pipeline corpus was merged with
+#       -max_len=8192 to stay small).
 #   scripts/fuzz.sh --seeds
 #       only prepares the seed sets in build-fuzz/seeds/.
 #   scripts/fuzz.sh --summary [TARGET...]
@@ -146,7 +148,10 @@ run_target() {
     : > "$run/all.log"
     # shellcheck disable=SC2046
     while left=$((SECS - (SECONDS - start))); [ "$left" -gt 5 ] && [ "$restarts" -le 20 ]; do
-        (cd "$run" && nice -n "$NICE" "$FB_ABS/fuzz/fuzz-$t" -max_total_time="$left" -rss_limit_mb=2048 \
+        # the targets' scratch folders: a crashed run cannot remove its own
+        rm -rf "$run/tmp" "$run/fuzz-0.log"
+        mkdir -p "$run/tmp"
+        (cd "$run" && TMPDIR=$run/tmp nice -n "$NICE" "$FB_ABS/fuzz/fuzz-$t" -max_total_time="$left" -rss_limit_mb=2048 \
             -timeout=10 -jobs=1 -workers=1 -print_final_stats=1 -artifact_prefix="$run/artifacts/" \
             $(dict_of "$t") "${EXTRA[@]}" "$FB_ABS/corpus/$t" $(committed_dirs "$t") $(seed_dirs "$t")) \
             > "$run/driver.log" 2>&1 || true
@@ -190,8 +195,12 @@ merge() {
         local from=()
         [ -d "tests/fuzz/corpus/$t" ] && from+=("$ROOT/tests/fuzz/corpus/$t")
         [ -d "$FB/corpus/$t" ] && from+=("$FB_ABS/corpus/$t")
+        # seeds too: libFuzzer keeps in its corpus only what mutation found
+        # shellcheck disable=SC2207
+        from+=($(seed_dirs "$t"))
         [ ${#from[@]} -gt 0 ] || { echo "fuzz.sh: nothing to merge for $t"; rmdir "$out"; continue; }
-        (cd "$out" && nice -n "$NICE" "$FB_ABS/fuzz/fuzz-$t" -merge=1 -rss_limit_mb=2048 -timeout=10 \
+        mkdir -p "$FB_ABS/runs/$t/tmp"
+        (cd "$out" && TMPDIR=$FB_ABS/runs/$t/tmp nice -n "$NICE" "$FB_ABS/fuzz/fuzz-$t" -merge=1 -rss_limit_mb=2048 -timeout=10 \
             "${EXTRA[@]}" "$out" "${from[@]}") > "$FB/merge-$t.log" 2>&1 ||
             die "merge of $t failed (see $FB/merge-$t.log)"
         rm -rf "tests/fuzz/corpus/$t"

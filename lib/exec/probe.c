@@ -226,7 +226,7 @@ oc_status oc_model_layer_stats(oc_ctx *ctx, oc_model *m, bool run, oc_layer_stat
         l->zeros = count_zeros(&w);
         l->quantized = w.t->dtype != OC_DTYPE_FLOAT;
         l->w_ndim = w.t->ndim <= OC_MAX_DIMS ? w.t->ndim : 0;
-        memcpy(l->w_dims, w.t->dims, sizeof(int64_t) * (size_t)l->w_ndim);
+        if (l->w_ndim) memcpy(l->w_dims, w.t->dims, sizeof(int64_t) * (size_t)l->w_ndim);
         if (nd->n_inputs >= 3 && *nd->inputs[2]) {
             wsrc b;
             if (weight_source(g, nd->inputs[2], &b)) l->params += b.t->numel;

@@ -297,6 +297,13 @@ static oc_status plan_graph(oc_ctx *ctx, oc_session *s, oc_graph *g, plan *paren
                          pn->opset ? "" : " (domain not imported)");
             goto done;
         }
+        /* every op of ours has an output, and all but the generators an
+         * input: kernels may then read in[0] / write out[0] */
+        if (!n->n_outputs || (!n->n_inputs && strcmp(n->op_type, "Constant") && strcmp(n->op_type, "RandomNormal") &&
+                              strcmp(n->op_type, "RandomUniform"))) {
+            st = oc_fail(ctx, OC_ERR_INVALID, "%s: has no %s", who, n->n_outputs ? "inputs" : "outputs");
+            goto done;
+        }
         pn->in = oc_arena_array(a, n->n_inputs + 1, sizeof(int32_t));
         pn->out = oc_arena_array(a, n->n_outputs + 1, sizeof(int32_t));
         if (!pn->in || !pn->out) {

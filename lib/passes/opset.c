@@ -1260,6 +1260,7 @@ static bool ad_onehot11(step_ctx *s)
 static bool ad_softmax13(step_ctx *s)
 {
     oc_node *n = s->n;
+    if (n->n_inputs < 1 || n->n_outputs < 1) return refuse(s, "has no input or no output");
     int64_t axis = 1;
     attr_int(n, "axis", &axis);
     int r = fact_rank(s, 0);

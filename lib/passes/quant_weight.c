@@ -90,7 +90,7 @@ static void visit_graph(wctx *w, oc_graph *g)
         w->st = oc_fail(w->r->ctx, OC_ERR_NOMEM, "out of memory");
         return;
     }
-    memcpy(snap, g->nodes, n * sizeof(oc_node *));
+    if (n) memcpy(snap, g->nodes, n * sizeof(oc_node *));
     for (size_t i = 0; i < n && w->st == OC_OK; i++) {
         oc_node *nd = snap[i];
         oc_node_foreach_subgraph(nd, visit_sub, w);

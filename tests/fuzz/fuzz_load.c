@@ -8,9 +8,8 @@
  * external data file, written to a folder of its own under the same name so
  * the locations inside agree). Between the two steps the loaded model goes
  * through the read-only graph queries a pass starts with: topological order,
- * producers, weights and their zero counts. (oc_model_layer_stats is left out
- * until lib/exec/probe.c stops passing NULL to memcpy for scalar weights:
- * tests/fuzz/open/load/.) */
+ * producers, weights and their zero counts, and the layer statistics of
+ * `info --no-run`. */
 #include "harness.h"
 
 #include <stdio.h>
@@ -60,6 +59,14 @@ static void query(oc_model *m)
     free(order);
     int64_t zeros = 0;
     oc_model_foreach_weight(m, count_weight, &zeros);
+    {
+        oc_ctx lctx;
+        oc_ctx_init(&lctx);
+        oc_layer_stats *ls = NULL;
+        size_t nls = 0;
+        char why[128];
+        if (oc_model_layer_stats(&lctx, m, false, &ls, &nls, why, sizeof(why)) == OC_OK) oc_layer_stats_free(ls);
+    }
     size_t nodes = 0;
     oc_model_foreach_node(m, visit_node, &nodes);
     FZ_CHECK(nodes >= g->n_nodes, "%zu nodes visited of %zu", nodes, g->n_nodes);

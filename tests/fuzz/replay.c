@@ -7,8 +7,8 @@
  * Every PATH is a file or a folder (read recursively, in byte order of the
  * names). Prints "PASS fuzz-replay NAME: N inputs" and exits 0 when every
  * input ran; a sanitizer report or a failed check of the target stops the
- * run (its exit code is the sanitizer's, or 134 for an abort) after naming
- * the input on stderr. */
+ * run (its exit code is the sanitizer's, or 134 for an abort); every input
+ * is named on stderr before it runs, so the last name is the culprit. */
 #include "harness.h"
 
 #include <dirent.h>
@@ -174,6 +174,9 @@ int main(int argc, char **argv)
         if (n) memcpy(copy, data, n);
         free(data);
         current = files.v[i];
+        /* named before it runs: some deaths (UBSan's exit, a timeout's
+         * SIGKILL) run no callback, and the last name is the culprit */
+        fprintf(stderr, "replay: input %s\n", current);
         LLVMFuzzerTestOneInput(copy, n);
         current = NULL;
         free(copy);

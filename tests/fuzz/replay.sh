@@ -41,9 +41,9 @@ for src in tests/fuzz/fuzz_*.c; do
     else
         rc=$?
         what=$(grep -m1 -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|fuzz check failed' "$log")
-        input=$(sed -n 's/^replay: crashed on input: //p' "$log" | head -1)
+        input=$(sed -n 's/^replay: input //p' "$log" | tail -1)
         echo "FAIL fuzz-replay $t: exit $rc on ${input:-?}: ${what:-$(tail -1 "$log")}"
-        sed -n '1,40p' "$log" | sed 's/^/    /'
+        grep -v '^replay: input ' "$log" | head -40 | sed 's/^/    /'
         status=1
     fi
 done
