@@ -459,11 +459,35 @@ static bool attr_is_ints(const oc_attr *a)
     return a && (a->n_ints || a->type == OC_ATTR_INTS);
 }
 
+static void drop_index(oc_graph *g);
+
+static void drop_index_sub(void *ud, oc_graph *sub)
+{
+    (void)ud;
+    drop_index(sub);
+}
+
+/* Frees the name indexes of g and the graphs below it: a graph detached from
+ * the model is no longer reached when the model frees its indexes. */
+static void drop_index(oc_graph *g)
+{
+    if (!g) return;
+    oc_graph_invalidate(g);
+    for (size_t i = 0; i < g->n_nodes; i++) oc_node_foreach_subgraph(g->nodes[i], drop_index_sub, NULL);
+}
+
 static void attr_drop(oc_node *n, const char *name)
 {
     size_t w = 0;
-    for (size_t i = 0; i < n->n_attrs; i++)
-        if (!n->attrs[i].name || strcmp(n->attrs[i].name, name) != 0) n->attrs[w++] = n->attrs[i];
+    for (size_t i = 0; i < n->n_attrs; i++) {
+        oc_attr *a = &n->attrs[i];
+        if (!a->name || strcmp(a->name, name) != 0) {
+            n->attrs[w++] = *a;
+            continue;
+        }
+        drop_index(a->g);
+        for (size_t k = 0; k < a->n_graphs; k++) drop_index(a->graphs[k]);
+    }
     n->n_attrs = w;
 }
 
