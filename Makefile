@@ -45,7 +45,7 @@ $(BUILD)/libonnxcomp.so: $(LIB_OBJ)
 $(BUILD)/onnxcomp: $(CLI_OBJ) $(BUILD)/libonnxcomp.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libonnxcomp.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/kernel_test.h $(BUILD)/libonnxcomp.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/kernel_test.h tests/unit/channel_graphs.h $(BUILD)/libonnxcomp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libonnxcomp.a $(LDLIBS) $(LDFLAGS)
 
