@@ -106,4 +106,16 @@ void *oc_exec_buf_get(struct oc_exec *ex, size_t cap);
 oc_status oc_exec_subgraph(oc_kctx *k, oc_graph *g, size_t n_in, const oc_ten *const *in,
                            size_t n_out, oc_ten *outs);
 
+/* ---- probe runs (probe.c): one run on generated inputs to learn shapes ---- */
+
+/* Whether dim d of input v is a fixed positive number. */
+bool oc_probe_dim_fixed(const oc_value *v, int d);
+/* Whether dim d of input v is a batch size: axis 0, or a symbol found at
+ * axis 0 of some input. */
+bool oc_probe_dim_batch(oc_session *s, const oc_value *v, int d);
+/* Zero-filled tensors for every session input, from the declared types:
+ * batch dims 1, other symbolic or unknown dims `fill`. On failure none is
+ * left allocated. */
+oc_status oc_probe_inputs(oc_ctx *ctx, oc_session *s, int64_t fill, oc_ten *ins);
+
 #endif

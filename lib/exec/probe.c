@@ -161,6 +161,53 @@ static int64_t layer_macs(const oc_layer_stats *l, const oc_node *n)
     return prod(y, 0, l->out_ndim) * w[l->w_ndim - 2];
 }
 
+/* Whether a dim of input value v is fixed by the model. */
+bool oc_probe_dim_fixed(const oc_value *v, int d)
+{
+    return v->type.dims[d].kind == OC_DIM_VALUE && v->type.dims[d].value > 0;
+}
+
+/* A symbolic dim named like one found at axis 0 of some input is a batch
+ * size: it gets 1; other symbolic dims get `fill`. */
+bool oc_probe_dim_batch(oc_session *s, const oc_value *v, int d)
+{
+    if (d == 0) return true;
+    const char *pn = v->type.dims[d].kind == OC_DIM_PARAM ? v->type.dims[d].param : NULL;
+    if (!pn) return false;
+    for (size_t i = 0; i < oc_session_n_inputs(s); i++) {
+        const oc_value *o = oc_session_input(s, i);
+        if (o->has_type && o->type.has_shape && o->type.ndim > 0 && o->type.dims[0].kind == OC_DIM_PARAM &&
+            o->type.dims[0].param && !strcmp(o->type.dims[0].param, pn))
+            return true;
+    }
+    return false;
+}
+
+/* Zero-filled inputs from the graph inputs' declared types, symbolic and
+ * unknown dims filled as oc_probe_dim_batch() says. */
+oc_status oc_probe_inputs(oc_ctx *ctx, oc_session *s, int64_t fill, oc_ten *ins)
+{
+    size_t n = oc_session_n_inputs(s);
+    for (size_t i = 0; i < n; i++) {
+        const oc_value *v = oc_session_input(s, i);
+        oc_status st = OC_OK;
+        if (!v->has_type || v->type.kind != OC_TYPE_TENSOR || !v->type.has_shape || v->type.ndim > OC_MAX_DIMS ||
+            v->type.elem_type == OC_DTYPE_STRING || !oc_dtype_valid(v->type.elem_type) ||
+            oc_dtype_bits(v->type.elem_type) < 8)
+            st = oc_fail(ctx, OC_ERR_UNSUPPORTED, "input '%s': no tensor shape to make a probe input from", v->name);
+        int64_t dims[OC_MAX_DIMS];
+        for (int d = 0; st == OC_OK && d < v->type.ndim; d++)
+            dims[d] = oc_probe_dim_fixed(v, d) ? v->type.dims[d].value : oc_probe_dim_batch(s, v, d) ? 1 : fill;
+        if (st == OC_OK) st = oc_ten_new(ctx, &ins[i], v->type.elem_type ? v->type.elem_type : OC_DTYPE_FLOAT,
+                                         v->type.ndim, dims);
+        if (st != OC_OK) {
+            for (size_t k = 0; k < i; k++) oc_ten_release(&ins[k]);
+            return st;
+        }
+    }
+    return OC_OK;
+}
+
 static oc_status run_probe(oc_ctx *ctx, oc_model *m, probe *p)
 {
     oc_session *s = NULL;
@@ -169,19 +216,7 @@ static oc_status run_probe(oc_ctx *ctx, oc_model *m, probe *p)
     size_t ni = oc_session_n_inputs(s), no = oc_session_n_outputs(s);
     oc_ten *ins = oc_calloc(ni + 1, sizeof(oc_ten)), *outs = oc_calloc(no + 1, sizeof(oc_ten));
     oc_status st = ins && outs ? OC_OK : oc_fail(ctx, OC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < ni && st == OC_OK; i++) {
-        const oc_value *v = oc_session_input(s, i);
-        int64_t dims[OC_MAX_DIMS];
-        int nd = v->has_type && v->type.has_shape ? v->type.ndim : 0;
-        if (nd > OC_MAX_DIMS) {
-            st = oc_fail(ctx, OC_ERR_UNSUPPORTED, "input '%s' has rank %d", v->name, nd);
-            break;
-        }
-        for (int d = 0; d < nd; d++)
-            dims[d] = v->type.dims[d].kind == OC_DIM_VALUE && v->type.dims[d].value >= 0 ? v->type.dims[d].value : 1;
-        int dt = v->has_type ? v->type.elem_type : OC_DTYPE_FLOAT;
-        st = oc_ten_new(ctx, &ins[i], dt, nd, dims);
-    }
+    if (st == OC_OK) st = oc_probe_inputs(ctx, s, 1, ins);
     if (st == OC_OK) {
         oc_session_set_observer(s, observe, p);
         st = oc_session_run(ctx, s, ins, outs);
