@@ -633,28 +633,10 @@ static const char *status_name(job_status s)
     return "failed";
 }
 
-/* A number after a key, in the fewest digits that read back as the same
- * double (json_num keeps 6, and a gate of 0.9999999 must not read as 1);
- * null when not finite. Writes the value itself, as json.c does after a key. */
-static void json_exact(json *jw, double v)
-{
-    if (!isfinite(v) || !jw->after_key) {
-        json_num(jw, v);
-        return;
-    }
-    char buf[40];
-    for (int p = 6; p <= 17; p++) {
-        snprintf(buf, sizeof(buf), "%.*g", p, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    jw->after_key = false;
-    fputs(buf, jw->f);
-}
-
 static void json_num_or_null(json *jw, double v)
 {
     if (isnan(v)) json_null(jw);
-    else json_exact(jw, v);
+    else json_num(jw, v);
 }
 
 static void json_eval(json *jw, const compress_settings *cs, const eval_result *ev)
@@ -672,15 +654,15 @@ static void json_eval(json *jw, const compress_settings *cs, const eval_result *
         json_key(jw, "name");
         json_str(jw, x->name);
         json_key(jw, "cosine");
-        json_exact(jw, x->cosine);
+        json_num(jw, x->cosine);
         json_key(jw, "snr_db");
-        json_exact(jw, isinf(x->snr_db) ? 999.0 : x->snr_db);
+        json_num(jw, isinf(x->snr_db) ? 999.0 : x->snr_db);
         json_key(jw, "max_abs");
-        json_exact(jw, x->max_abs);
+        json_num(jw, x->max_abs);
         json_key(jw, "mean_abs");
-        json_exact(jw, x->mean_abs);
+        json_num(jw, x->mean_abs);
         json_key(jw, "top1_agreement");
-        if (x->classifier) json_exact(jw, x->top1_agreement);
+        if (x->classifier) json_num(jw, x->top1_agreement);
         else json_null(jw);
         json_obj_end(jw);
     }
@@ -691,11 +673,11 @@ static void json_eval(json *jw, const compress_settings *cs, const eval_result *
         json_key(jw, "labelled");
         json_int(jw, ev->labelled);
         json_key(jw, "reference");
-        json_exact(jw, ev->acc_ref);
+        json_num(jw, ev->acc_ref);
         json_key(jw, "candidate");
-        json_exact(jw, ev->acc_cand);
+        json_num(jw, ev->acc_cand);
         json_key(jw, "drop_points");
-        json_exact(jw, 100.0 * (ev->acc_ref - ev->acc_cand));
+        json_num(jw, 100.0 * (ev->acc_ref - ev->acc_cand));
         json_obj_end(jw);
     } else {
         json_null(jw);
@@ -727,7 +709,7 @@ static void json_model(json *jw, const compress_settings *cs, const job *j)
     json_key(jw, "ratio");
     json_num_or_null(jw, ratio(r->bytes_in, r->bytes_out));
     json_key(jw, "seconds");
-    json_exact(jw, r->seconds);
+    json_num(jw, r->seconds);
     static const char *const counts[] = {"weights_quantized", "nodes_quantized", "activations_quantized",
                                          "layers_pruned", "channels_removed"};
     const long long cv[] = {(long long)r->weights_quantized, (long long)r->nodes_quantized,
@@ -739,7 +721,7 @@ static void json_model(json *jw, const compress_settings *cs, const job *j)
         else json_null(jw);
     }
     json_key(jw, "weight_sparsity");
-    if (ran) json_exact(jw, r->weights_prunable ? (double)r->weights_zero / (double)r->weights_prunable : 0.0);
+    if (ran) json_num(jw, r->weights_prunable ? (double)r->weights_zero / (double)r->weights_prunable : 0.0);
     else json_null(jw);
     json_key(jw, "passes");
     json_str(jw, cs->passes);
@@ -848,7 +830,7 @@ static int write_report(const compress_settings *cs, const joblist *jl, const ch
     json_key(&jw, "ratio");
     json_num_or_null(&jw, ratio(t->bytes_in, t->bytes_out));
     json_key(&jw, "seconds");
-    json_exact(&jw, t->seconds);
+    json_num(&jw, t->seconds);
     json_obj_end(&jw);
     json_key(&jw, "models");
     json_arr(&jw);

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void json_begin(json *j, FILE *f)
 {
@@ -81,11 +82,21 @@ void json_int(json *j, long long v)
     fprintf(j->f, "%lld", v);
 }
 
+/* In the fewest digits (at least 6) that read back as the same double, so a
+ * gate of 0.9999999 is not written as 1; null when not finite. */
 void json_num(json *j, double v)
 {
     sep(j);
-    if (isfinite(v)) fprintf(j->f, "%.6g", v);
-    else fputs("null", j->f);
+    if (!isfinite(v)) {
+        fputs("null", j->f);
+        return;
+    }
+    char buf[40];
+    for (int p = 6; p <= 17; p++) {
+        snprintf(buf, sizeof(buf), "%.*g", p, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, j->f);
 }
 
 void json_bool(json *j, bool v)
