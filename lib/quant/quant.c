@@ -157,6 +157,126 @@ typedef struct qspec {
     int32_t qmin, qmax;
 } qspec;
 
+/* ---- vector kernels of the weight pass ----
+ * On a large model the weight pass is a few linear sweeps over every weight;
+ * these are their loops, written so the compiler vectorizes them, in clones
+ * for AVX-512, AVX2 and the baseline. They compute exactly what the scalar
+ * expressions would: the same float operations per element, and the squared
+ * error summed in double lanes (a different order of double additions than a
+ * single running sum, far below anything a caller compares). */
+#define Q_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* min/max reductions may use the vector min/max only under these: the caller
+ * has checked every element is finite; a signed zero is no range's end. */
+#define Q_CLONES_MINMAX \
+    __attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
+
+enum { FIN_CHUNK = 4096 };
+
+/* Index of the first NaN or infinity in w[0..n), or n: the exponent bits of
+ * each element are looked at in vector chunks, and only a chunk holding one
+ * is searched again. */
+Q_CLONES static int64_t first_nonfinite(const float *w, int64_t n)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += FIN_CHUNK) {
+        const int64_t i1 = n - i0 < FIN_CHUNK ? n : i0 + FIN_CHUNK;
+        uint32_t bad = 0;
+        for (int64_t i = i0; i < i1; i++) {
+            uint32_t b;
+            memcpy(&b, &w[i], sizeof(b));
+            bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+        }
+        if (!bad) continue;
+        for (int64_t i = i0; i < i1; i++)
+            if (!isfinite(w[i])) return i;
+    }
+    return n;
+}
+
+/* Folds one row x[0..D) into running per-column minima and maxima. */
+Q_CLONES static void minmax_cols(const float *restrict x, int64_t D, float *restrict mn, float *restrict mx)
+{
+    for (int64_t d = 0; d < D; d++) {
+        mn[d] = x[d] < mn[d] ? x[d] : mn[d];
+        mx[d] = x[d] > mx[d] ? x[d] : mx[d];
+    }
+}
+
+/* Folds x[0..n) of finite floats into *mn, *mx. */
+Q_CLONES_MINMAX static void minmax_run(const float *x, int64_t n, float *mn_, float *mx_)
+{
+    float mn = *mn_, mx = *mx_;
+    for (int64_t i = 0; i < n; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    *mn_ = mn, *mx_ = mx;
+}
+
+/* Sum of e[i]^2 over e[0..n), each square exact in double, in double lanes
+ * (a running sum of doubles is an ordered reduction nothing vectorizes). */
+static inline double sum_sq(const float *e, int64_t n)
+{
+    double acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += (double)e[i + l] * (double)e[i + l];
+    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) s += (double)e[i] * (double)e[i];
+    return s;
+}
+
+enum { Q_CHUNK = 256 };
+
+/* Quantizes x[0..n) to 8 bits with one scale s, the clamp [lo, hi] of x / s
+ * (the integer range less the zero point zp), into out; returns the summed
+ * squared dequantization error. The errors of a chunk go through a buffer so
+ * that both loops are plain element-wise ones. */
+Q_CLONES static double quant_run8(const float *restrict x, int64_t n, float s, float lo, float hi, float zp,
+                                  uint8_t *restrict out)
+{
+    float e[Q_CHUNK];
+    double err = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += Q_CHUNK) {
+        const int64_t m = n - i0 < Q_CHUNK ? n - i0 : Q_CHUNK;
+        const float *restrict xc = x + i0;
+        uint8_t *restrict oc = out + i0;
+        for (int64_t i = 0; i < m; i++) {
+            float v = xc[i] / s;
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            v = round_small(v);
+            oc[i] = (uint8_t)(int32_t)(v + zp);
+            e[i] = v * s - xc[i];
+        }
+        err += sum_sq(e, m);
+    }
+    return err;
+}
+
+/* The same with a scale, clamp and zero point per element, from arrays
+ * indexed like x (a row of a weight quantized along its last axis). */
+Q_CLONES static double quant_cols8(const float *restrict x, int64_t n, const float *restrict s,
+                                   const float *restrict lo, const float *restrict hi, const float *restrict zp,
+                                   uint8_t *restrict out)
+{
+    float e[Q_CHUNK];
+    double err = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += Q_CHUNK) {
+        const int64_t m = n - i0 < Q_CHUNK ? n - i0 : Q_CHUNK;
+        for (int64_t i = 0; i < m; i++) {
+            const int64_t j = i0 + i;
+            float v = x[j] / s[j];
+            v = v < lo[j] ? lo[j] : v;
+            v = v > hi[j] ? hi[j] : v;
+            v = round_small(v);
+            out[j] = (uint8_t)(int32_t)(v + zp[j]);
+            e[i] = v * s[j] - x[j];
+        }
+        err += sum_sq(e, m);
+    }
+    return err;
+}
+
 /* Squared dequantization error of one element: the same float operations
  * as the final pass, so the search scores what gets written. */
 static inline float elem_sq_error(float x, float s, float lo, float hi)
@@ -199,10 +319,7 @@ enum { MSE_STEPS = 100 };
 static oc_qparams fit_group(const float *x, int64_t n, const qspec *qs, bool mse)
 {
     float mn = 0, mx = 0;
-    for (int64_t i = 0; i < n; i++) {
-        mn = x[i] < mn ? x[i] : mn;
-        mx = x[i] > mx ? x[i] : mx;
-    }
+    minmax_run(x, n, &mn, &mx);
     oc_qparams best = oc_q_params(mn, mx, qs->dtype, qs->symmetric);
     if (!mse || n == 0 || (mn == 0 && mx == 0)) return best;
 
@@ -279,6 +396,81 @@ static inline void put_q(uint8_t *buf, int bits, int64_t k, int32_t q)
     }
 }
 
+/* Packs n bytes q[0..n), each holding a 4-bit value in its low nibble, as
+ * elements k.. of a zeroed 4-bit buffer (element 2j in the low nibble of
+ * byte j). */
+static void pack4(uint8_t *restrict buf, int64_t k, const uint8_t *restrict q, int64_t n)
+{
+    int64_t j = 0;
+    if (n > 0 && (k & 1)) buf[k >> 1] |= (uint8_t)((q[j++] & 0xFu) << 4);
+    uint8_t *restrict b = buf + ((k + j) >> 1);
+    const int64_t pairs = (n - j) / 2;
+    for (int64_t p = 0; p < pairs; p++) b[p] = (uint8_t)((q[j + 2 * p] & 0xFu) | (q[j + 2 * p + 1] << 4));
+    j += 2 * pairs;
+    if (j < n) b[pairs] |= (uint8_t)(q[j] & 0xFu);
+}
+
+enum { EMIT_PIECE = 4096 };
+
+/* Quantizes w[k..k+n) into data (8 or 4 bits): with the parameters of group
+ * g for all (each false), or of groups g, g+1, ... one per element. pf holds
+ * the clamp floors, ceilings and zero points of all ngroups groups. */
+static double emit(const float *w, int64_t k, int64_t n, const float *scale, const float *pf, int64_t ngroups,
+                   int64_t g, bool each, int bits, uint8_t *data)
+{
+    const float *lo = pf, *hi = pf + ngroups, *zf = pf + 2 * ngroups;
+    uint8_t tmp[EMIT_PIECE];
+    double err = 0;
+    for (int64_t i = 0; i < n; i += EMIT_PIECE) {
+        const int64_t m = n - i < EMIT_PIECE ? n - i : EMIT_PIECE;
+        uint8_t *dst = bits == 8 ? data + k + i : tmp;
+        if (each) {
+            const int64_t h = g + i;
+            err += quant_cols8(w + k + i, m, scale + h, lo + h, hi + h, zf + h, dst);
+        } else {
+            err += quant_run8(w + k + i, m, scale[g], lo[g], hi[g], zf[g], dst);
+        }
+        if (bits == 4) pack4(data, k + i, tmp, m);
+    }
+    return err;
+}
+
+/* The final pass of 8- and 4-bit weights, in runs along w's memory order
+ * whose parameters are either shared or one group per element. */
+static double emit_all(const layout *L, const float *w, const float *scale, const float *pf, int bits,
+                       uint8_t *data)
+{
+    const int64_t G = L->ngroups;
+    double err = 0;
+    switch (L->kind) {
+    case PER_TENSOR: return L->numel ? emit(w, 0, L->numel, scale, pf, G, 0, false, bits, data) : 0;
+    case PER_CHANNEL:
+        for (int64_t ou = 0; ou < L->outer; ou++) {
+            const int64_t k = ou * L->D * L->inner;
+            if (L->inner == 1) err += emit(w, k, L->D, scale, pf, G, 0, true, bits, data);
+            else
+                for (int64_t d = 0; d < L->D; d++)
+                    err += emit(w, k + d * L->inner, L->inner, scale, pf, G, d, false, bits, data);
+        }
+        return err;
+    case BLOCKED:
+        for (int64_t ou = 0; ou < L->outer; ou++) {
+            if (L->inner == 1) {
+                for (int64_t b = 0; b < L->nb; b++) {
+                    const int64_t d0 = b * L->block, n = d0 + L->block < L->D ? L->block : L->D - d0;
+                    err += emit(w, ou * L->D + d0, n, scale, pf, G, ou * L->nb + b, false, bits, data);
+                }
+            } else {
+                for (int64_t d = 0; d < L->D; d++)
+                    err += emit(w, (ou * L->D + d) * L->inner, L->inner, scale, pf, G,
+                                (ou * L->nb + d / L->block) * L->inner, true, bits, data);
+            }
+        }
+        return err;
+    }
+    return err;
+}
+
 static oc_status check_weight(oc_ctx *ctx, const float *w, int ndim, const int64_t *dims,
                               const oc_qweight_opts *o, layout *L)
 {
@@ -304,10 +496,10 @@ static oc_status check_weight(oc_ctx *ctx, const float *w, int ndim, const int64
                         OC_ERR_INVALID, "quantize weight: element count overflows");
     }
     RETURN_ERROR_IF(numel > 0 && !w, ctx, OC_ERR_USAGE, "quantize weight: no data");
-    for (int64_t i = 0; i < numel; i++)
-        RETURN_ERROR_IF(!isfinite(w[i]), ctx, OC_ERR_UNSUPPORTED,
-                        "quantize weight: element %lld is %s; only finite weights can be quantized",
-                        (long long)i, isnan(w[i]) ? "NaN" : "infinite");
+    const int64_t bad = numel > 0 ? first_nonfinite(w, numel) : 0;
+    RETURN_ERROR_IF(bad < numel, ctx, OC_ERR_UNSUPPORTED,
+                    "quantize weight: element %lld is %s; only finite weights can be quantized", (long long)bad,
+                    isnan(w[bad]) ? "NaN" : "infinite");
 
     memset(L, 0, sizeof(*L));
     L->numel = numel;
@@ -346,7 +538,7 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
 
     oc_status st = OC_OK;
     int32_t *zp = NULL;
-    float *scratch = NULL;
+    float *scratch = NULL, *pf = NULL;
     int64_t scratch_n = 0;
     if (L.kind == PER_CHANNEL && L.outer > 1) scratch_n = o->mse ? L.outer * L.inner : 2 * L.D;
     if (L.kind == BLOCKED && L.inner > 1) scratch_n = L.block < L.D ? L.block : L.D;
@@ -359,7 +551,8 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
     out->scale = oc_malloc((size_t)L.ngroups * sizeof(float));
     zp = oc_malloc((size_t)L.ngroups * sizeof(int32_t));
     scratch = scratch_n ? oc_malloc((size_t)scratch_n * sizeof(float)) : NULL;
-    if (!out->data || !out->zero_point || !out->scale || !zp || (scratch_n && !scratch)) {
+    pf = bits <= 8 ? oc_malloc((size_t)(3 * L.ngroups + 1) * sizeof(float)) : NULL;
+    if (!out->data || !out->zero_point || !out->scale || !zp || (scratch_n && !scratch) || (bits <= 8 && !pf)) {
         st = oc_fail(ctx, OC_ERR_NOMEM, "quantize weight: out of memory for %lld elements", (long long)L.numel);
         goto cleanup;
     }
@@ -381,15 +574,12 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
          * the same ranges fit_group finds, 0 included */
         float *mn = scratch, *mx = scratch + L.D;
         for (int64_t d = 0; d < L.D; d++) mn[d] = mx[d] = 0;
-        for (int64_t ou = 0, k = 0; ou < L.outer; ou++)
-            for (int64_t d = 0; d < L.D; d++) {
-                float a = mn[d], b = mx[d];
-                for (int64_t i = 0; i < L.inner; i++, k++) {
-                    a = w[k] < a ? w[k] : a;
-                    b = w[k] > b ? w[k] : b;
-                }
-                mn[d] = a, mx[d] = b;
-            }
+        for (int64_t ou = 0; ou < L.outer; ou++) {
+            const float *row = w + ou * L.D * L.inner;
+            if (L.inner == 1) minmax_cols(row, L.D, mn, mx);
+            else
+                for (int64_t d = 0; d < L.D; d++) minmax_run(row + d * L.inner, L.inner, &mn[d], &mx[d]);
+        }
         for (int64_t g = 0; g < L.ngroups; g++) {
             const oc_qparams p = oc_q_params(mn[g], mx[g], qs.dtype, qs.symmetric);
             out->scale[g] = p.scale;
@@ -408,6 +598,14 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
 
     /* the final pass walks w in order; the group of (o, d, i) follows the layout */
     double err = 0;
+    if (bits <= 8) {
+        for (int64_t g = 0; g < L.ngroups; g++) {
+            pf[g] = (float)(qs.qmin - zp[g]);
+            pf[L.ngroups + g] = (float)(qs.qmax - zp[g]);
+            pf[2 * L.ngroups + g] = (float)zp[g];
+        }
+        err = emit_all(&L, w, out->scale, pf, bits, out->data);
+    } else
     for (int64_t ou = 0, k = 0; ou < L.outer; ou++) {
         for (int64_t d = 0; d < L.D; d++) {
             for (int64_t i = 0; i < L.inner; i++, k++) {
@@ -431,6 +629,7 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
 cleanup:
     oc_free(zp);
     oc_free(scratch);
+    oc_free(pf);
     if (st != OC_OK) oc_qweight_free(out);
     return st;
 }
