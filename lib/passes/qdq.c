@@ -42,8 +42,8 @@ static void drop_node(oc_graph *g, oc_node *n)
     oc_graph_invalidate(g);
 }
 
-static oc_status add_tensor(oc_pass_run *r, oc_graph *g, const char *base, int dtype, int ndim, const int64_t *dims,
-                            void *data, size_t nbytes, const char **name_out)
+oc_status oc_qdq_new_init(oc_pass_run *r, oc_graph *g, const char *base, int dtype, int ndim, const int64_t *dims,
+                         void *data, size_t nbytes, const char **name_out)
 {
     const char *name = oc_graph_unique_name(g, base);
     oc_tensor *t = name ? oc_graph_add_initializer(g, name, dtype, ndim, dims) : NULL;
@@ -110,17 +110,17 @@ static oc_status qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node,
         scales_out->scale_numel = q.scale_numel;
     }
     snprintf(base, sizeof(base), "%s_quantized", keep);
-    st = add_tensor(r, home, base, qo->dtype, t->ndim, t->dims, q.data, q.nbytes, &qn);
+    st = oc_qdq_new_init(r, home, base, qo->dtype, t->ndim, t->dims, q.data, q.nbytes, &qn);
     q.data = NULL;
     if (st == OC_OK) {
         snprintf(base, sizeof(base), "%s_scale", keep);
-        st = add_tensor(r, home, base, OC_DTYPE_FLOAT, q.scale_ndim, q.scale_dims, q.scale,
+        st = oc_qdq_new_init(r, home, base, OC_DTYPE_FLOAT, q.scale_ndim, q.scale_dims, q.scale,
                         (size_t)q.scale_numel * sizeof(float), &sn);
         q.scale = NULL;
     }
     if (st == OC_OK) {
         snprintf(base, sizeof(base), "%s_zero_point", keep);
-        st = add_tensor(r, home, base, qo->dtype, q.scale_ndim, q.scale_dims, q.zero_point, q.zp_nbytes, &zn);
+        st = oc_qdq_new_init(r, home, base, qo->dtype, q.scale_ndim, q.scale_dims, q.zero_point, q.zp_nbytes, &zn);
         q.zero_point = NULL;
     }
     oc_qweight_free(&q);
@@ -169,16 +169,16 @@ oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc
     int sdim = n_wscale == 1 ? 0 : 1;
     size_t sn_bytes = n_wscale == 1 ? 4 : (size_t)n * 4;
     snprintf(base, sizeof(base), "%s_quantized", keep);
-    oc_status st = add_tensor(r, home, base, OC_DTYPE_INT32, 1, dims, q, (size_t)n * 4, &qn);
+    oc_status st = oc_qdq_new_init(r, home, base, OC_DTYPE_INT32, 1, dims, q, (size_t)n * 4, &qn);
     if (st == OC_OK) {
         snprintf(base, sizeof(base), "%s_scale", keep);
-        st = add_tensor(r, home, base, OC_DTYPE_FLOAT, sdim, dims, sc, sn_bytes, &sn);
+        st = oc_qdq_new_init(r, home, base, OC_DTYPE_FLOAT, sdim, dims, sc, sn_bytes, &sn);
     } else {
         oc_free(sc);
     }
     if (st == OC_OK) {
         snprintf(base, sizeof(base), "%s_zero_point", keep);
-        st = add_tensor(r, home, base, OC_DTYPE_INT32, sdim, dims, zp, sn_bytes, &zn);
+        st = oc_qdq_new_init(r, home, base, OC_DTYPE_INT32, sdim, dims, zp, sn_bytes, &zn);
     } else {
         oc_free(zp);
     }
@@ -221,10 +221,10 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
     else *(uint8_t *)zp = (uint8_t)p.zero_point;
     const char *sn = NULL, *zn = NULL;
     snprintf(base, sizeof(base), "%s_scale", keep);
-    oc_status st = add_tensor(r, g, base, OC_DTYPE_FLOAT, 0, NULL, sc, 4, &sn);
+    oc_status st = oc_qdq_new_init(r, g, base, OC_DTYPE_FLOAT, 0, NULL, sc, 4, &sn);
     if (st == OC_OK) {
         snprintf(base, sizeof(base), "%s_zero_point", keep);
-        st = add_tensor(r, g, base, dtype, 0, NULL, zp, 1, &zn);
+        st = oc_qdq_new_init(r, g, base, dtype, 0, NULL, zp, 1, &zn);
     } else {
         oc_free(zp);
     }
@@ -303,116 +303,3 @@ bool oc_qdq_feeds_sensitive(oc_graph *g, const char *tensor, int depth)
     return false;
 }
 
-/* ---- folding BatchNormalization into the Conv before it ---- */
-
-static oc_status new_float_init(oc_pass_run *r, oc_graph *g, const char *base, int ndim, const int64_t *dims,
-                                float *data, int64_t n, const char **name)
-{
-    return add_tensor(r, g, base, OC_DTYPE_FLOAT, ndim, dims, data, (size_t)n * sizeof(float), name);
-}
-
-static bool float_vec(const oc_tensor *t, int64_t n)
-{
-    return t && t->dtype == OC_DTYPE_FLOAT && t->data && t->ndim == 1 && t->numel == n;
-}
-
-oc_status oc_qdq_fold_batchnorm(oc_pass_run *r, oc_graph *g, size_t *folded)
-{
-    *folded = 0;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        oc_node *bn = g->nodes[i];
-        if (strcmp(bn->op_type, "BatchNormalization") || !oc_domain_is_default(bn->domain)) continue;
-        if (bn->n_inputs < 5 || bn->n_outputs < 1 || (bn->n_outputs > 1 && *bn->outputs[1])) continue;
-        int64_t training = 0, spatial = 1;
-        float eps = 1e-5f;
-        for (size_t a = 0; a < bn->n_attrs; a++) {
-            if (!strcmp(bn->attrs[a].name, "epsilon")) eps = bn->attrs[a].f;
-            if (!strcmp(bn->attrs[a].name, "training_mode")) training = bn->attrs[a].i;
-            if (!strcmp(bn->attrs[a].name, "spatial")) spatial = bn->attrs[a].i;
-        }
-        if (training || !spatial) continue;
-        size_t slot;
-        oc_node *conv = oc_graph_producer(g, bn->inputs[0], &slot);
-        if (!conv || strcmp(conv->op_type, "Conv") || !oc_domain_is_default(conv->domain) || conv->n_inputs < 2) continue;
-        bool local = false;
-        for (size_t k = 0; k < g->n_nodes && !local; k++) local = g->nodes[k] == conv;
-        if (!local || !oc_pass_node_selected(r, conv) || !oc_pass_node_selected(r, bn)) continue;
-        oc_node *cons[2];
-        if (oc_graph_consumers(g, bn->inputs[0], cons, 2) != 1) continue;
-        bool is_out = false;
-        for (size_t k = 0; k < g->n_outputs; k++) is_out |= !strcmp(g->outputs[k]->name, bn->inputs[0]);
-        if (is_out) continue;
-        const oc_tensor *w = oc_graph_weight(g, conv->inputs[1]);
-        if (!w || w->dtype != OC_DTYPE_FLOAT || !w->data || w->ndim < 3) continue;
-        int64_t c = w->dims[0], per = w->numel / (c ? c : 1);
-        const oc_tensor *sc = oc_graph_weight(g, bn->inputs[1]), *bb = oc_graph_weight(g, bn->inputs[2]);
-        const oc_tensor *mu = oc_graph_weight(g, bn->inputs[3]), *var = oc_graph_weight(g, bn->inputs[4]);
-        const oc_tensor *cb = conv->n_inputs > 2 && *conv->inputs[2] ? oc_graph_weight(g, conv->inputs[2]) : NULL;
-        if (!float_vec(sc, c) || !float_vec(bb, c) || !float_vec(mu, c) || !float_vec(var, c)) continue;
-        if (conv->n_inputs > 2 && *conv->inputs[2] && !float_vec(cb, c)) continue;
-        float *nw = oc_malloc((size_t)w->numel * sizeof(float)), *nb = oc_malloc((size_t)c * sizeof(float));
-        if (!nw || !nb) {
-            oc_free(nw);
-            oc_free(nb);
-            return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        }
-        memcpy(nw, w->data, w->nbytes);
-        for (int64_t k = 0; k < c; k++) {
-            float s, b, m, v, b0 = 0;
-            memcpy(&s, (const char *)sc->data + 4 * k, 4);
-            memcpy(&b, (const char *)bb->data + 4 * k, 4);
-            memcpy(&m, (const char *)mu->data + 4 * k, 4);
-            memcpy(&v, (const char *)var->data + 4 * k, 4);
-            if (cb) memcpy(&b0, (const char *)cb->data + 4 * k, 4);
-            double a = (double)s / sqrt((double)v + (double)eps);
-            for (int64_t e = 0; e < per; e++) nw[k * per + e] = (float)(nw[k * per + e] * a);
-            nb[k] = (float)(((double)b0 - m) * a + b);
-        }
-        char base[600];
-        const char *wn, *bn_name;
-        snprintf(base, sizeof(base), "%s_folded", conv->inputs[1]);
-        FORWARD_IF_ERROR(new_float_init(r, g, base, w->ndim, w->dims, nw, w->numel, &wn));
-        snprintf(base, sizeof(base), "%s_bias_folded", conv->name && *conv->name ? conv->name : conv->inputs[1]);
-        int64_t bd[1] = {c};
-        FORWARD_IF_ERROR(new_float_init(r, g, base, 1, bd, nb, c, &bn_name));
-        /* Conv now produces the BatchNormalization's output */
-        const char **ins = oc_model_alloc(r->m, 3 * sizeof(char *));
-        if (!ins) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        ins[0] = conv->inputs[0];
-        ins[1] = wn;
-        ins[2] = bn_name;
-        conv->inputs = ins;
-        conv->n_inputs = 3;
-        conv->outputs[slot] = bn->outputs[0];
-        size_t wpos = 0;
-        for (size_t k = 0; k < g->n_nodes; k++)
-            if (g->nodes[k] != bn) g->nodes[wpos++] = g->nodes[k];
-        g->n_nodes = wpos;
-        oc_graph_invalidate(g);
-        i--; /* the list shifted under us */
-        (*folded)++;
-    }
-    if (*folded) {
-        /* the unfolded weights go when nothing reads them, with the graph
-         * input entries old exporters add for every initializer */
-        oc_graph_remove_dead(g);
-        size_t w = 0;
-        for (size_t i = 0; i < g->n_inits; i++) {
-            oc_tensor *t = g->inits[i];
-            oc_node *c[1];
-            bool used = !t->name || oc_graph_consumers(g, t->name, c, 1) > 0;
-            for (size_t k = 0; k < g->n_outputs && !used; k++) used = !strcmp(g->outputs[k]->name, t->name);
-            if (used) {
-                g->inits[w++] = t;
-                continue;
-            }
-            size_t iw = 0;
-            for (size_t k = 0; k < g->n_inputs; k++)
-                if (strcmp(g->inputs[k]->name, t->name)) g->inputs[iw++] = g->inputs[k];
-            g->n_inputs = iw;
-        }
-        g->n_inits = w;
-        oc_graph_invalidate(g);
-    }
-    return OC_OK;
-}

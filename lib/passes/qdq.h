@@ -25,10 +25,20 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
  * few data-movement ops? Such layers (STFT magnitudes, log-mel features)
  * stay in float: int8 errors there are amplified. */
 bool oc_qdq_feeds_sensitive(oc_graph *g, const char *tensor, int depth);
-/* Folds inference BatchNormalization into the Conv that alone feeds it
- * (new weight and bias initializers; the old ones go if nothing else reads
- * them), as every quantizer's pre-processing does: a Q/DQ pair between Conv
- * and BatchNormalization would stop ORT's Conv fusion. */
-oc_status oc_qdq_fold_batchnorm(oc_pass_run *r, oc_graph *g, size_t *folded);
+/* A new initializer of g named after `base`, owning `data` (freed on
+ * failure too); *name_out receives its name. */
+oc_status oc_qdq_new_init(oc_pass_run *r, oc_graph *g, const char *base, int dtype, int ndim, const int64_t *dims,
+                          void *data, size_t nbytes, const char **name_out);
+
+/* fold.c. Folds inference BatchNormalization and Mul/Add/Sub/Div by
+ * per-channel or scalar constants into the Conv/ConvTranspose that alone
+ * feeds them (new weight and bias initializers; the old ones go if nothing
+ * else reads them), as every quantizer's pre-processing does: each would be
+ * a tensor quantized on its own, and a Q/DQ pair after the layer stops ORT's
+ * Conv fusion. */
+oc_status oc_fold_affine(oc_pass_run *r, oc_graph *g, size_t *folded);
+/* Rewrites x * Clip(x + 3, 0, 6) / 6 (either order of the product and the
+ * division) as HardSwish(x) (opset >= 14) or x * HardSigmoid(x, 1/6, 1/2). */
+oc_status oc_fold_hardswish(oc_pass_run *r, oc_graph *g, size_t *rewritten);
 
 #endif

@@ -214,19 +214,22 @@ static int home_of(sctx *s, const char *name)
     return (int)e->aux;
 }
 
-/* BatchNormalization folding in g and every body below it. */
-static oc_status fold_all(oc_pass_run *r, oc_graph *g, size_t *total, int depth)
+/* Folding (BatchNormalization and constant affine ops into layers,
+ * hard-swish into one op) in g and every body below it. */
+static oc_status fold_all(oc_pass_run *r, oc_graph *g, size_t *affine, size_t *hswish, int depth)
 {
     if (depth > 100) return OC_OK;
-    size_t folded;
-    FORWARD_IF_ERROR(oc_qdq_fold_batchnorm(r, g, &folded));
-    *total += folded;
+    size_t k;
+    FORWARD_IF_ERROR(oc_fold_affine(r, g, &k));
+    *affine += k;
+    FORWARD_IF_ERROR(oc_fold_hardswish(r, g, &k));
+    *hswish += k;
     for (size_t i = 0; i < g->n_nodes; i++) {
         oc_node *n = g->nodes[i];
         for (size_t a = 0; a < n->n_attrs; a++) {
-            if (n->attrs[a].g) FORWARD_IF_ERROR(fold_all(r, n->attrs[a].g, total, depth + 1));
-            for (size_t k = 0; k < n->attrs[a].n_graphs; k++)
-                FORWARD_IF_ERROR(fold_all(r, n->attrs[a].graphs[k], total, depth + 1));
+            if (n->attrs[a].g) FORWARD_IF_ERROR(fold_all(r, n->attrs[a].g, affine, hswish, depth + 1));
+            for (size_t j = 0; j < n->attrs[a].n_graphs; j++)
+                FORWARD_IF_ERROR(fold_all(r, n->attrs[a].graphs[j], affine, hswish, depth + 1));
         }
     }
     return OC_OK;
@@ -1050,12 +1053,15 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
 
     oc_status st = need_opset(r, &per_channel);
     if (st != OC_OK) goto done;
-    if (oc_pass_val(r, "fold_bn")) {
-        size_t folded = 0;
-        st = fold_all(r, r->m->graph, &folded, 0);
+    if (oc_pass_val(r, "fold")) {
+        size_t affine = 0, hswish = 0;
+        st = fold_all(r, r->m->graph, &affine, &hswish, 0);
         if (st != OC_OK) goto done;
-        if (folded) oc_pass_notice(r, "static: folded %zu BatchNormalization node%s into their Conv", folded,
-                                   folded == 1 ? "" : "s");
+        if (affine)
+            oc_pass_notice(r, "static: folded %zu BatchNormalization/Mul/Add node%s into the Conv before them",
+                           affine, affine == 1 ? "" : "s");
+        if (hswish) oc_pass_notice(r, "static: rewrote %zu hard-swish chain%s (x * Clip(x + 3, 0, 6) / 6) as one op",
+                                   hswish, hswish == 1 ? "" : "s");
     }
     /* the graphs (after folding, which may drop nodes holding bodies) */
     st = add_graph(&s, r->m->graph, NULL, NULL, -1, 0);

@@ -519,7 +519,7 @@ static void option_seeds(void)
         "qweight:bits=4,block=32,symmetric=no,method=mse\n",
         "qweight:bits=8,signed=0,per_channel=false,gather=1,min_elems=1e3,keep_sensitive=0\n",
         "qstatic:activations=int8,symmetric=1,method=percentile,percentile=99.99,samples=8\n",
-        "qstatic:method=entropy,per_channel=0,bias=0,keep_norm=0,fold_bn=0,bias_correction=1\n",
+        "qstatic:method=entropy,per_channel=0,bias=0,keep_norm=0,fold=0,bias_correction=1\n",
         "qdynamic:per_channel=1,reduce_range=1,min_elems=256\nqfp16:keep_io=0,range_limit=65504,samples=2\n",
         "!prune magnitude\n!quant fp16:keep_default=0\n!other weight\n",
         "qweight:bits=5\n",
