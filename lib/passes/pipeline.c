@@ -376,48 +376,6 @@ static oc_status find_first_last(oc_ctx *ctx, oc_model *m, const oc_node **first
     return st;
 }
 
-oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
-{
-    oc_session *sess = NULL;
-    oc_dataset *ds = NULL;
-    oc_ten *ins = NULL, *outs = NULL;
-    oc_run_opts ro = {.threads = r->popts->threads};
-    oc_status st = oc_session_new(r->ctx, r->m, &ro, &sess);
-    if (st != OC_OK) return st;
-    size_t ni = oc_session_n_inputs(sess), no = oc_session_n_outputs(sess);
-    const oc_value **iv = oc_calloc(ni + 1, sizeof(*iv));
-    ins = oc_calloc(ni + 1, sizeof(oc_ten));
-    outs = oc_calloc(no + 1, sizeof(oc_ten));
-    if (!iv || !ins || !outs) {
-        st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < ni; i++) iv[i] = oc_session_input(sess, i);
-    oc_data_opts dopt = r->popts->data;
-    if (!dopt.limit) dopt.limit = (size_t)oc_pass_val(r, "samples");
-    st = oc_dataset_open(r->ctx, r->popts->data_src, ni, iv, &dopt, &ds);
-    if (st != OC_OK) goto done;
-    oc_session_set_observer(sess, fn, ud);
-    size_t n = oc_dataset_count(ds);
-    *count = n;
-    for (size_t k = 0; k < n && st == OC_OK; k++) {
-        int64_t label;
-        st = oc_dataset_get(r->ctx, ds, k, ins, &label);
-        if (st != OC_OK) break;
-        for (size_t i = 0; i < ni; i++) fn(ud, iv[i]->name, &ins[i]); /* inputs are not computed */
-        st = oc_session_run(r->ctx, sess, ins, outs);
-        for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
-        for (size_t i = 0; i < no; i++) oc_ten_release(&outs[i]);
-    }
-done:
-    oc_free(iv);
-    oc_free(ins);
-    oc_free(outs);
-    oc_dataset_free(ds);
-    oc_session_free(sess);
-    return st;
-}
-
 oc_status oc_pipeline_run(oc_ctx *ctx, oc_pipeline *p, oc_model *m, const oc_pipeline_opts *o,
                           oc_pipeline_report *rep)
 {

@@ -615,7 +615,10 @@ static oc_status calibrate(sctx *s)
     }
     size_t n = 0;
     s->gs[0].ran = true;
-    oc_status st = oc_pass_run_samples(s->r, observe, s, &n);
+    /* min/max ranges, gate maxima and "ran" flags do not depend on sample
+     * order: the samples may run in parallel; histograms do */
+    oc_status st = s->method == OC_CALIB_MINMAX ? oc_pass_run_samples_any_order(s->r, observe, s, &n)
+                                                 : oc_pass_run_samples(s->r, observe, s, &n);
     if (st == OC_OK)
         oc_pass_notice(r, "static: calibrated on %zu sample%s of %s", n, n == 1 ? "" : "s", r->popts->data_src);
     return st;

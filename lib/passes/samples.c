@@ -1,0 +1,208 @@
+/* samples.c: running the model over a pass's samples (--data), handing an
+ * observer every input and computed value: in order on one session, or, for
+ * observers that do not care about order, on several sessions at once.
+ *
+ * Calibration is the model run over each sample plus an observer update per
+ * tensor. On the small CNNs most people compress, one sample is too little
+ * work to spread across cores op by op (a thread per Conv costs more than the
+ * Conv), while whole samples spread perfectly: each worker thread owns a
+ * session and takes the next sample; observer calls are serialized under one
+ * lock. Whatever the order samples finish in, an order-independent observer
+ * (min/max, counts, flags) ends in the same state, so outputs stay
+ * byte-identical run to run and for any thread count. */
+#include "pass.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { MAX_WORKERS = 16 };
+
+typedef struct runner {
+    oc_pass_run *r;
+    oc_dataset *ds;
+    oc_observe_fn fn;
+    void *ud;
+    size_t n;
+    size_t ni, no;
+    const oc_value **iv;
+    atomic_size_t next;
+    atomic_bool stop;
+    pthread_mutex_t lock; /* observer calls, and the error below */
+    oc_status st;
+    size_t err_k; /* sample of the error kept: the first one in sample order */
+    char err[sizeof(((oc_ctx *)0)->msg)];
+} runner;
+
+typedef struct worker {
+    runner *R;
+    oc_session *sess;
+    oc_ten *ins, *outs;
+    oc_ctx ctx;
+} worker;
+
+static oc_status open_data(oc_pass_run *r, oc_session *sess, const oc_value ***iv, size_t *ni, oc_dataset **ds)
+{
+    *ni = oc_session_n_inputs(sess);
+    *iv = oc_calloc(*ni + 1, sizeof(**iv));
+    if (!*iv) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < *ni; i++) (*iv)[i] = oc_session_input(sess, i);
+    oc_data_opts dopt = r->popts->data;
+    if (!dopt.limit) dopt.limit = (size_t)oc_pass_val(r, "samples");
+    return oc_dataset_open(r->ctx, r->popts->data_src, *ni, *iv, &dopt, ds);
+}
+
+oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
+{
+    oc_session *sess = NULL;
+    oc_dataset *ds = NULL;
+    const oc_value **iv = NULL;
+    oc_ten *ins = NULL, *outs = NULL;
+    size_t ni = 0;
+    oc_run_opts ro = {.threads = r->popts->threads};
+    oc_status st = oc_session_new(r->ctx, r->m, &ro, &sess);
+    if (st != OC_OK) return st;
+    size_t no = oc_session_n_outputs(sess);
+    st = open_data(r, sess, &iv, &ni, &ds);
+    if (st != OC_OK) goto done;
+    ins = oc_calloc(ni + 1, sizeof(oc_ten));
+    outs = oc_calloc(no + 1, sizeof(oc_ten));
+    if (!ins || !outs) {
+        st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    oc_session_set_observer(sess, fn, ud);
+    size_t n = oc_dataset_count(ds);
+    *count = n;
+    for (size_t k = 0; k < n && st == OC_OK; k++) {
+        int64_t label;
+        st = oc_dataset_get(r->ctx, ds, k, ins, &label);
+        if (st != OC_OK) break;
+        for (size_t i = 0; i < ni; i++) fn(ud, iv[i]->name, &ins[i]); /* inputs are not computed */
+        st = oc_session_run(r->ctx, sess, ins, outs);
+        for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
+        for (size_t i = 0; i < no; i++) oc_ten_release(&outs[i]);
+    }
+done:
+    oc_free(iv);
+    oc_free(ins);
+    oc_free(outs);
+    oc_dataset_free(ds);
+    oc_session_free(sess);
+    return st;
+}
+
+/* ---- any order ---- */
+
+static void locked_observe(void *wp, const char *name, const oc_ten *t)
+{
+    runner *R = ((worker *)wp)->R;
+    pthread_mutex_lock(&R->lock);
+    R->fn(R->ud, name, t);
+    pthread_mutex_unlock(&R->lock);
+}
+
+static void fail_at(runner *R, size_t k, oc_status st, const char *msg)
+{
+    pthread_mutex_lock(&R->lock);
+    if (R->st == OC_OK || k < R->err_k) {
+        R->st = st;
+        R->err_k = k;
+        snprintf(R->err, sizeof(R->err), "%s", msg);
+    }
+    pthread_mutex_unlock(&R->lock);
+    atomic_store(&R->stop, true);
+}
+
+static void *work(void *wp)
+{
+    worker *w = wp;
+    runner *R = w->R;
+    for (;;) {
+        if (atomic_load(&R->stop)) break;
+        const size_t k = atomic_fetch_add(&R->next, 1);
+        if (k >= R->n) break;
+        int64_t label;
+        oc_status st = oc_dataset_get(&w->ctx, R->ds, k, w->ins, &label);
+        if (st == OC_OK) {
+            for (size_t i = 0; i < R->ni; i++) locked_observe(w, R->iv[i]->name, &w->ins[i]);
+            st = oc_session_run(&w->ctx, w->sess, w->ins, w->outs);
+            for (size_t i = 0; i < R->ni; i++) oc_ten_release(&w->ins[i]);
+            for (size_t i = 0; i < R->no; i++) oc_ten_release(&w->outs[i]);
+        }
+        if (st != OC_OK) {
+            fail_at(R, k, st, w->ctx.msg);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Workers: --threads, else one per core; never more than the samples. */
+static size_t n_workers(const oc_pass_run *r, size_t n)
+{
+    long nt = r->popts->threads > 0 ? r->popts->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (nt < 1) nt = 1;
+    if (nt > MAX_WORKERS) nt = MAX_WORKERS;
+    return (size_t)nt < n ? (size_t)nt : n;
+}
+
+oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
+{
+    /* the samples first, on a session used to learn the inputs */
+    oc_session *first = NULL;
+    oc_run_opts ro = {.threads = 1};
+    FORWARD_IF_ERROR(oc_session_new(r->ctx, r->m, &ro, &first));
+    runner R = {.r = r, .fn = fn, .ud = ud, .no = oc_session_n_outputs(first)};
+    oc_status st = open_data(r, first, &R.iv, &R.ni, &R.ds);
+    size_t nw = 0;
+    worker w[MAX_WORKERS];
+    memset(w, 0, sizeof(w));
+    if (st == OC_OK) {
+        R.n = oc_dataset_count(R.ds);
+        *count = R.n;
+        nw = n_workers(r, R.n);
+    }
+    if (st == OC_OK && nw <= 1) {
+        /* one worker: the plain loop (with the kernels' own threads) */
+        oc_free(R.iv);
+        oc_dataset_free(R.ds);
+        oc_session_free(first);
+        return oc_pass_run_samples(r, fn, ud, count);
+    }
+    for (size_t i = 0; i < nw && st == OC_OK; i++) {
+        w[i].R = &R;
+        oc_ctx_init(&w[i].ctx);
+        if (i == 0) w[i].sess = first, first = NULL;
+        else st = oc_session_new(r->ctx, r->m, &ro, &w[i].sess);
+        w[i].ins = oc_calloc(R.ni + 1, sizeof(oc_ten));
+        w[i].outs = oc_calloc(R.no + 1, sizeof(oc_ten));
+        if (st == OC_OK && (!w[i].ins || !w[i].outs)) st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+        if (w[i].sess) oc_session_set_observer(w[i].sess, locked_observe, &w[i]);
+    }
+    if (st == OC_OK) {
+        pthread_mutex_init(&R.lock, NULL);
+        atomic_init(&R.next, 0);
+        atomic_init(&R.stop, false);
+        pthread_t th[MAX_WORKERS];
+        bool started[MAX_WORKERS] = {false};
+        for (size_t i = 1; i < nw; i++) started[i] = pthread_create(&th[i], NULL, work, &w[i]) == 0;
+        work(&w[0]); /* the calling thread is worker 0; a thread that did not start leaves its share to the others */
+        for (size_t i = 1; i < nw; i++)
+            if (started[i]) pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&R.lock);
+        if (R.st != OC_OK) st = oc_fail(r->ctx, R.st, "%s", R.err);
+    }
+    for (size_t i = 0; i < nw; i++) {
+        oc_session_free(w[i].sess);
+        oc_free(w[i].ins);
+        oc_free(w[i].outs);
+    }
+    oc_session_free(first);
+    oc_free(R.iv);
+    oc_dataset_free(R.ds);
+    return st;
+}
