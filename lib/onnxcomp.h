@@ -399,6 +399,12 @@ bool oc_graph_is_input(oc_graph *g, const char *name);
  * owning node). Fills up to `cap` entries, returns the total count. */
 size_t oc_graph_consumers(oc_graph *g, const char *name, oc_node **out, size_t cap);
 
+/* While on, oc_graph_consumers(g, ...) answers from a map of every name's
+ * readers built on first use, instead of scanning g per call: for phases
+ * that ask about many names. Edits through these functions drop the map
+ * (rebuilt on the next call); a caller that writes node inputs directly
+ * must leave it off. */
+void oc_graph_cache_readers(oc_graph *g, bool on);
 /* Topological order of g's nodes (a node's subgraph reads count as its
  * inputs). `order` receives n_nodes indices. Fails with OC_ERR_INVALID on a
  * cycle, naming a node on it. */
@@ -422,6 +428,11 @@ oc_tensor *oc_graph_add_initializer(oc_graph *g, const char *name, int dtype,
 void oc_tensor_set_data(oc_model *m, oc_tensor *t, void *data, size_t nbytes);
 oc_value *oc_graph_add_value_info(oc_graph *g, const char *name, int elem_type,
                                   int ndim, const int64_t *dims);
+/* Removes initializer `name` of g, and the graph input of that name IR 3
+ * models list beside every initializer. */
+void oc_graph_remove_initializer(oc_graph *g, const char *name);
+/* Removes node n from g's node list (n itself stays in the model's arena). */
+void oc_graph_remove_node(oc_graph *g, oc_node *n);
 /* Removes nodes whose outputs nobody reads (graph outputs are read), then
  * initializers nobody reads. Returns how many items went. */
 size_t oc_graph_remove_dead(oc_graph *g);

@@ -24,6 +24,15 @@ typedef struct graph_index {
     oc_strmap map; /* name -> def* */
     def *defs;
     size_t n_defs;
+    def **extra; /* definitions added by edits since the build, one block each */
+    size_t n_extra, cap_extra;
+    /* readers of each name, while oc_graph_cache_readers is on: name -> aux
+     * (first link + 1), val (last link + 1); links in node order */
+    bool readers_on, readers_built;
+    oc_strmap rmap;
+    uint32_t *rnext;
+    oc_node **rnode;
+    size_t n_links, cap_links;
     const char *dup_name; /* first name produced twice, for verify */
 } graph_index;
 
@@ -37,20 +46,44 @@ bool oc_node_is_constant(const oc_node *n)
     return strcmp(n->op_type, "Constant") == 0 && oc_domain_is_default(n->domain);
 }
 
-void oc_graph_invalidate(oc_graph *g)
+static void readers_drop(graph_index *ix)
 {
-    graph_index *ix = g->index;
-    if (!ix) return;
+    if (!ix || !ix->readers_built) return;
+    oc_strmap_free(&ix->rmap);
+    oc_free(ix->rnext);
+    oc_free(ix->rnode);
+    ix->rnext = NULL, ix->rnode = NULL;
+    ix->n_links = ix->cap_links = 0;
+    ix->readers_built = false;
+}
+
+/* An edit of g's reads changes the readers of g and, through the bodies
+ * its nodes hold, of every enclosing graph. */
+static void readers_drop_up(oc_graph *g)
+{
+    for (; g; g = g->parent) readers_drop(g->index);
+}
+
+static void index_free(graph_index *ix)
+{
+    readers_drop(ix);
     oc_strmap_free(&ix->map);
     oc_free(ix->defs);
+    for (size_t i = 0; i < ix->n_extra; i++) oc_free(ix->extra[i]);
+    oc_free(ix->extra);
     oc_free(ix);
+}
+
+void oc_graph_invalidate(oc_graph *g)
+{
+    if (!g->index) return;
+    index_free(g->index);
     g->index = NULL;
 }
 
-static bool index_add(graph_index *ix, const char *name, int kind, void *ptr, uint32_t slot)
+/* Records definition d of `name` (d lives as long as the index). */
+static bool index_put(graph_index *ix, def *d, const char *name, int kind, void *ptr, uint32_t slot)
 {
-    if (!name || !*name) return true;
-    def *d = &ix->defs[ix->n_defs++];
     d->kind = kind;
     d->ptr = ptr;
     d->slot = slot;
@@ -58,7 +91,7 @@ static bool index_add(graph_index *ix, const char *name, int kind, void *ptr, ui
     bool added;
     oc_strmap_entry *e = oc_strmap_put(&ix->map, name, &added);
     if (!e) return false;
-    if (added) {
+    if (added || !e->val) {
         e->val = d;
     } else {
         def *first = e->val;
@@ -74,6 +107,35 @@ static bool index_add(graph_index *ix, const char *name, int kind, void *ptr, ui
         }
     }
     return true;
+}
+
+static bool index_add(graph_index *ix, const char *name, int kind, void *ptr, uint32_t slot)
+{
+    if (!name || !*name) return true;
+    return index_put(ix, &ix->defs[ix->n_defs++], name, kind, ptr, slot);
+}
+
+/* The index kept up to date through an edit that adds a definition (a node
+ * output, an initializer) instead of rebuilt on the next lookup: passes that
+ * insert a node per tensor would otherwise rebuild it per node, quadratic
+ * in the graph. Without memory for it, the index is dropped instead. */
+static void index_note(oc_graph *g, const char *name, int kind, void *ptr, uint32_t slot)
+{
+    graph_index *ix = g->index;
+    if (!ix || !name || !*name) return;
+    def *d = NULL;
+    if (ix->n_extra == ix->cap_extra) {
+        size_t nc = ix->cap_extra ? 2 * ix->cap_extra : 16;
+        def **ne = oc_realloc(ix->extra, nc * sizeof(def *));
+        if (ne) ix->extra = ne, ix->cap_extra = nc;
+    }
+    if (ix->n_extra < ix->cap_extra) d = oc_malloc(sizeof(def));
+    if (!d) {
+        oc_graph_invalidate(g);
+        return;
+    }
+    ix->extra[ix->n_extra++] = d;
+    if (!index_put(ix, d, name, kind, ptr, slot)) oc_graph_invalidate(g);
 }
 
 static graph_index *get_index(oc_graph *g)
@@ -98,9 +160,7 @@ static graph_index *get_index(oc_graph *g)
     g->index = ix;
     return ix;
 fail:
-    oc_strmap_free(&ix->map);
-    oc_free(ix->defs);
-    oc_free(ix);
+    index_free(ix);
     return NULL;
 }
 
@@ -142,7 +202,27 @@ static def *lookup_local(oc_graph *g, const char *name)
     graph_index *ix = get_index(g);
     if (!ix) return scan_local(g, name);
     oc_strmap_entry *e = oc_strmap_get(&ix->map, name);
-    return e ? e->val : NULL;
+    return e ? e->val : NULL; /* NULL val: a name whose definitions were all removed */
+}
+
+/* Drops the definition of `name` by ptr from g's index, if it has one.
+ * With a duplicate name on record the index is dropped instead: which
+ * definition comes first is the build's call. */
+static void index_forget(oc_graph *g, const char *name, const void *ptr)
+{
+    graph_index *ix = g->index;
+    if (!ix || !name || !*name) return;
+    if (ix->dup_name) {
+        oc_graph_invalidate(g);
+        return;
+    }
+    oc_strmap_entry *e = oc_strmap_get(&ix->map, name);
+    if (!e) return;
+    for (def **pd = (def **)&e->val; *pd; pd = &(*pd)->dup)
+        if ((*pd)->ptr == ptr) {
+            *pd = (*pd)->dup;
+            return;
+        }
 }
 
 static def *lookup(oc_graph *g, const char *name)
@@ -268,8 +348,83 @@ static void cons_check(void *p, const char *nm)
     if (strcmp(c->name, nm) == 0) c->hit = true;
 }
 
+typedef struct rd_ctx {
+    graph_index *ix;
+    oc_node *n;
+    bool oom;
+} rd_ctx;
+
+static void rd_add(void *p, const char *nm)
+{
+    rd_ctx *c = p;
+    graph_index *ix = c->ix;
+    bool added;
+    oc_strmap_entry *e = c->oom ? NULL : oc_strmap_put(&ix->rmap, nm, &added);
+    if (!e) {
+        c->oom = true;
+        return;
+    }
+    if (!added && ix->rnode[(uintptr_t)e->val - 1] == c->n) return; /* this node again */
+    if (ix->n_links == ix->cap_links) {
+        size_t nc = ix->cap_links ? 2 * ix->cap_links : 256;
+        uint32_t *nn = oc_realloc(ix->rnext, nc * sizeof(uint32_t));
+        if (nn) ix->rnext = nn;
+        oc_node **nd = nn ? oc_realloc(ix->rnode, nc * sizeof(oc_node *)) : NULL;
+        if (nd) ix->rnode = nd;
+        if (!nn || !nd || nc > UINT32_MAX - 1) {
+            c->oom = true;
+            return;
+        }
+        ix->cap_links = nc;
+    }
+    const size_t k = ix->n_links++;
+    ix->rnode[k] = c->n;
+    ix->rnext[k] = 0;
+    if (added) e->aux = (uint32_t)k + 1;
+    else ix->rnext[(uintptr_t)e->val - 1] = (uint32_t)k + 1;
+    e->val = (void *)(uintptr_t)(k + 1);
+}
+
+/* The readers map of g, built now if need be; NULL when not cached. */
+static graph_index *readers_of(oc_graph *g)
+{
+    graph_index *ix = g->index;
+    if (!ix || !ix->readers_on) return NULL;
+    if (ix->readers_built) return ix;
+    oc_strmap_init(&ix->rmap);
+    ix->readers_built = true;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        rd_ctx c = {ix, g->nodes[i], false};
+        node_reads(g, g->nodes[i], rd_add, &c);
+        if (c.oom) {
+            readers_drop(ix); /* the scan answers instead */
+            ix->readers_on = false;
+            return NULL;
+        }
+    }
+    return ix;
+}
+
+void oc_graph_cache_readers(oc_graph *g, bool on)
+{
+    graph_index *ix = get_index(g);
+    if (!ix) return;
+    if (!on) readers_drop(ix);
+    ix->readers_on = on;
+}
+
 size_t oc_graph_consumers(oc_graph *g, const char *name, oc_node **out, size_t cap)
 {
+    graph_index *rx = readers_of(g);
+    if (rx) {
+        const oc_strmap_entry *e = oc_strmap_get(&rx->rmap, name);
+        size_t count = 0;
+        for (uint32_t k = e ? e->aux : 0; k; k = rx->rnext[k - 1]) {
+            if (count < cap) out[count] = rx->rnode[k - 1];
+            count++;
+        }
+        return count;
+    }
     size_t count = 0;
     for (size_t i = 0; i < g->n_nodes; i++) {
         cons_ctx c = {name, false};
@@ -510,7 +665,8 @@ oc_node *oc_graph_add_node(oc_graph *g, size_t at, const char *op_type, const ch
     memmove(g->nodes + at + 1, g->nodes + at, (g->n_nodes - at) * sizeof(oc_node *));
     g->nodes[at] = n;
     g->n_nodes++;
-    oc_graph_invalidate(g);
+    readers_drop_up(g);
+    for (size_t i = 0; i < n_outputs; i++) index_note(g, n->outputs[i], DEF_NODE, n, (uint32_t)i);
     return n;
 }
 
@@ -535,6 +691,7 @@ void oc_node_set_input(oc_graph *g, oc_node *n, size_t slot, const char *name)
     if (slot >= n->n_inputs) return;
     const char *s = oc_arena_strdup(g->model->arena, name);
     if (s) n->inputs[slot] = s;
+    readers_drop_up(g);
 }
 
 static size_t rename_in_graph(oc_graph *g, const char *from, const char *to);
@@ -553,6 +710,7 @@ static void rename_sub(void *p, oc_graph *sub)
 static size_t rename_in_graph(oc_graph *g, const char *from, const char *to)
 {
     rename_ctx r = {from, to, 0};
+    readers_drop(g->index);
     for (size_t i = 0; i < g->n_nodes; i++) {
         oc_node *n = g->nodes[i];
         for (size_t k = 0; k < n->n_inputs; k++)
@@ -570,6 +728,7 @@ size_t oc_graph_rename_uses(oc_graph *g, const char *from, const char *to)
     const char *t = oc_arena_strdup(g->model->arena, to);
     const char *f = oc_arena_strdup(g->model->arena, from); /* from may be freed by caller */
     if (!t || !f) return 0;
+    readers_drop_up(g); /* rename_in_graph drops the bodies below */
     return rename_in_graph(g, f, t);
 }
 
@@ -596,8 +755,37 @@ oc_tensor *oc_graph_add_initializer(oc_graph *g, const char *name, int dtype, in
     t->enc = OC_ENC_RAW;
     if (!note_name(m, t->name)) return NULL;
     g->inits[g->n_inits++] = t;
-    oc_graph_invalidate(g);
+    index_note(g, t->name, DEF_INIT, t, 0);
     return t;
+}
+
+void oc_graph_remove_initializer(oc_graph *g, const char *name)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < g->n_inits; i++) {
+        oc_tensor *t = g->inits[i];
+        if (t->name && !strcmp(t->name, name)) index_forget(g, name, t);
+        else g->inits[w++] = t;
+    }
+    g->n_inits = w;
+    w = 0;
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        oc_value *v = g->inputs[i];
+        if (!strcmp(v->name, name)) index_forget(g, name, v);
+        else g->inputs[w++] = v;
+    }
+    g->n_inputs = w;
+}
+
+void oc_graph_remove_node(oc_graph *g, oc_node *n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] != n) g->nodes[w++] = g->nodes[i];
+    if (w == g->n_nodes) return;
+    g->n_nodes = w;
+    readers_drop_up(g);
+    for (size_t k = 0; k < n->n_outputs; k++) index_forget(g, n->outputs[k], n);
 }
 
 void oc_tensor_set_data(oc_model *m, oc_tensor *t, void *data, size_t nbytes)

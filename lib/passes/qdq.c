@@ -21,25 +21,12 @@ oc_graph *oc_qdq_init_home(oc_graph *g, const char *name)
 
 static void drop_initializer(oc_graph *g, const char *name)
 {
-    size_t w = 0;
-    for (size_t i = 0; i < g->n_inits; i++)
-        if (!g->inits[i]->name || strcmp(g->inits[i]->name, name)) g->inits[w++] = g->inits[i];
-    g->n_inits = w;
-    /* IR 3 models list every initializer as a graph input too */
-    w = 0;
-    for (size_t i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i]->name, name)) g->inputs[w++] = g->inputs[i];
-    g->n_inputs = w;
-    oc_graph_invalidate(g);
+    oc_graph_remove_initializer(g, name);
 }
 
 static void drop_node(oc_graph *g, oc_node *n)
 {
-    size_t w = 0;
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] != n) g->nodes[w++] = g->nodes[i];
-    g->n_nodes = w;
-    oc_graph_invalidate(g);
+    oc_graph_remove_node(g, n);
 }
 
 oc_status oc_qdq_new_init(oc_pass_run *r, oc_graph *g, const char *base, int dtype, int ndim, const int64_t *dims,

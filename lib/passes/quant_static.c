@@ -301,12 +301,22 @@ static bool quantizable_tensor(sctx *s, const char *name, int *gi)
     if (p && (!oc_domain_is_default(p->domain) || !strcmp(p->op_type, "DequantizeLinear") ||
               !strcmp(p->op_type, "Constant") || !strcmp(p->op_type, "Shape")))
         return false;
-    /* readers: in the defining graph and in the bodies below it */
+    /* readers: in the defining graph and in the bodies below it (the
+     * consumers of each graph, cached while planning, then their inputs) */
     for (size_t j = (size_t)h; j < s->n_gs; j++) {
         if (!within(s, (int)j, h)) continue;
         oc_graph *b = s->gs[j].g;
-        for (size_t i = 0; i < b->n_nodes; i++) {
-            const oc_node *n = b->nodes[i];
+        oc_node *rd[16];
+        const size_t nr = oc_graph_consumers(b, name, rd, 16);
+        for (size_t i = 0; i < nr; i++) {
+            const oc_node *n = i < 16 ? rd[i] : NULL;
+            if (!n) {
+                /* more readers than fit: the full scan */
+                for (size_t q = 0; q < b->n_nodes; q++)
+                    for (size_t k = 0; k < b->nodes[q]->n_inputs; k++)
+                        if (!strcmp(b->nodes[q]->inputs[k], name) && foreign_reader(b->nodes[q])) return false;
+                break;
+            }
             for (size_t k = 0; k < n->n_inputs; k++)
                 if (!strcmp(n->inputs[k], name) && foreign_reader(n)) return false;
         }
@@ -465,11 +475,16 @@ static oc_status plan_share(sctx *s, int gi)
  * on the outer values it reads). */
 static oc_status plan(sctx *s)
 {
-    for (size_t gi = 0; gi < s->n_gs; gi++)
-        if (!s->confirm || s->gs[gi].ran) FORWARD_IF_ERROR(plan_compute(s, (int)gi));
-    for (size_t gi = 0; gi < s->n_gs; gi++)
-        if (!s->confirm || s->gs[gi].ran) FORWARD_IF_ERROR(plan_share(s, (int)gi));
-    return OC_OK;
+    /* planning reads the graphs without editing them: who reads what comes
+     * from one map per graph rather than a scan per question */
+    for (size_t gi = 0; gi < s->n_gs; gi++) oc_graph_cache_readers(s->gs[gi].g, true);
+    oc_status st = OC_OK;
+    for (size_t gi = 0; gi < s->n_gs && st == OC_OK; gi++)
+        if (!s->confirm || s->gs[gi].ran) st = plan_compute(s, (int)gi);
+    for (size_t gi = 0; gi < s->n_gs && st == OC_OK; gi++)
+        if (!s->confirm || s->gs[gi].ran) st = plan_share(s, (int)gi);
+    for (size_t gi = 0; gi < s->n_gs; gi++) oc_graph_cache_readers(s->gs[gi].g, false);
+    return st;
 }
 
 /* ---- saturated gates ----
