@@ -105,6 +105,8 @@ void *oc_exec_buf_get(struct oc_exec *ex, size_t cap);
  * (owned by the caller, release with oc_ten_release). */
 oc_status oc_exec_subgraph(oc_kctx *k, oc_graph *g, size_t n_in, const oc_ten *const *in,
                            size_t n_out, oc_ten *outs);
+/* Whether the running session is in "every branch" mode (below). */
+bool oc_exec_every_branch(const struct oc_exec *ex);
 
 /* ---- probe runs (probe.c): one run on generated inputs to learn shapes ---- */
 
@@ -117,5 +119,11 @@ bool oc_probe_dim_batch(oc_session *s, const oc_value *v, int d);
  * batch dims 1, other symbolic or unknown dims `fill`. On failure none is
  * left allocated. */
 oc_status oc_probe_inputs(oc_ctx *ctx, oc_session *s, int64_t fill, oc_ten *ins);
+/* Shape probes only: when on, an If also runs the branch its condition does
+ * not take, on the same values, after the one it takes, so an observer sees
+ * the values of both (the channel analysis needs shapes in every branch).
+ * That run's outputs are dropped and its failure is ignored: the model's
+ * results are those of the branch taken, as always. Off by default. */
+void oc_session_set_every_branch(oc_session *s, bool on);
 
 #endif

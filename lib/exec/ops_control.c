@@ -19,6 +19,22 @@ static oc_status copy_ten(oc_kctx *k, oc_ten *dst, const oc_ten *src)
 
 /* ---- If ---- */
 
+/* Does g, or a body below it, hold a Loop or Scan? */
+static bool has_loop(const oc_graph *g, int depth)
+{
+    if (!g || depth > 100) return depth > 100;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const oc_node *n = g->nodes[i];
+        if (!strcmp(n->op_type, "Loop") || !strcmp(n->op_type, "Scan")) return true;
+        for (size_t a = 0; a < n->n_attrs; a++) {
+            if (has_loop(n->attrs[a].g, depth + 1)) return true;
+            for (size_t j = 0; j < n->attrs[a].n_graphs; j++)
+                if (has_loop(n->attrs[a].graphs[j], depth + 1)) return true;
+        }
+    }
+    return false;
+}
+
 static oc_status if_prepare(oc_kctx *k)
 {
     if (!graph_attr(k->node, "then_branch") || !graph_attr(k->node, "else_branch"))
@@ -31,7 +47,27 @@ static oc_status if_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten
     if (n_in < 1 || !in[0] || in[0]->numel < 1) return oc_kfail(k, OC_ERR_INVALID, "needs a condition");
     bool c = oc_ten_get(in[0], 0) != 0.0;
     oc_graph *g = graph_attr(k->node, c ? "then_branch" : "else_branch");
-    return oc_exec_subgraph(k, g, 0, NULL, n_out, out);
+    oc_status st = oc_exec_subgraph(k, g, 0, NULL, n_out, out);
+    if (st != OC_OK || !oc_exec_every_branch(k->ex)) return st;
+    /* a branch holding a loop is not run on values it was not meant for:
+     * its trip count could be anything; its shapes stay unknown */
+    oc_graph *og = graph_attr(k->node, c ? "else_branch" : "then_branch");
+    if (has_loop(og, 0)) return OC_OK;
+    /* a shape probe: the other branch runs too, for the observer only; its
+     * outputs go and its failure (values it was not meant for) is dropped,
+     * out of memory aside (the session frees out[] on failure) */
+    oc_ctx quiet;
+    oc_ctx_init(&quiet);
+    oc_kctx other = *k;
+    other.ctx = &quiet;
+    oc_ten *drop = oc_calloc(n_out + 1, sizeof(oc_ten));
+    if (!drop) return oc_kfail(k, OC_ERR_NOMEM, "out of memory");
+    st = oc_exec_subgraph(&other, og, 0, NULL, n_out, drop);
+    if (st == OC_OK)
+        for (size_t i = 0; i < n_out; i++) oc_ten_release(&drop[i]);
+    oc_free(drop);
+    if (st == OC_ERR_NOMEM) return oc_kfail(k, OC_ERR_NOMEM, "%s", quiet.msg);
+    return OC_OK;
 }
 
 /* ---- stacking per-iteration outputs along a new axis 0 ---- */

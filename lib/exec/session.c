@@ -79,6 +79,7 @@ struct oc_session {
     void *observe_ud;
     oc_strmap defs;    /* value name -> how many graphs define it (aux) */
     int threads;
+    bool every_branch; /* shape probes: If runs both branches */
 };
 
 typedef struct frame {
@@ -449,6 +450,16 @@ void oc_session_set_observer(oc_session *s, oc_observe_fn fn, void *ud)
 {
     s->observe = fn;
     s->observe_ud = ud;
+}
+
+void oc_session_set_every_branch(oc_session *s, bool on)
+{
+    s->every_branch = on;
+}
+
+bool oc_exec_every_branch(const struct oc_exec *ex)
+{
+    return ex && ex->s->every_branch;
 }
 
 /* ---- buffer pool ----

@@ -2,9 +2,10 @@
  * coupling.h).
  *
  * Exploration starts at the output channel axis of every Conv,
- * ConvTranspose, Gemm and MatMul with a constant weight and walks the graph
- * both ways: from a space to the node producing its value and to every node
- * reading it. Each node is handled by the row of `op_table` for its op type,
+ * ConvTranspose, Gemm and MatMul with a constant weight, in the main graph
+ * and in every body, and walks the space's own graph both ways: from a
+ * space to the node producing its value and to every node reading it.
+ * Each node is handled by the row of `op_table` for its op type,
  * which, given the axis the space sits on, names the spaces of the node's
  * other inputs and outputs that carry the same channels (with an offset
  * into a Concat, a block of columns after a Flatten), the constants to
@@ -28,7 +29,7 @@ bool cpl_fail_nomem(cpl *c)
 }
 
 /* Grows *arr (elements of `elem` bytes) to hold `need`. */
-static bool grow(cpl *c, void **arr, size_t *cap, size_t need, size_t elem)
+bool cpl_grow(cpl *c, void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return true;
     size_t nc = *cap ? *cap : 16;
@@ -45,7 +46,7 @@ static const char *keep_str(cpl *c, const char *s)
     priv *p = c->priv;
     size_t len = strlen(s);
     char *d = oc_malloc(len + 1);
-    if (!d || !grow(c, (void **)&p->strs, &p->cap_strs, p->n_strs + 1, sizeof(char *))) {
+    if (!d || !cpl_grow(c, (void **)&p->strs, &p->cap_strs, p->n_strs + 1, sizeof(char *))) {
         oc_free(d);
         cpl_fail_nomem(c);
         return NULL;
@@ -55,35 +56,38 @@ static const char *keep_str(cpl *c, const char *s)
     return d;
 }
 
-static shrec *rec_get(cpl *c, const char *name, bool create)
+/* A new blank record (records never move). */
+static shrec *rec_new(cpl *c)
 {
     priv *p = c->priv;
-    oc_strmap_entry *e = oc_strmap_get(&p->shape_map, name);
-    if (e) return &p->blocks[(e->aux - 1) / REC_BLOCK][(e->aux - 1) % REC_BLOCK];
-    if (!create) return NULL;
     size_t b = p->n_recs / REC_BLOCK;
     if (p->n_recs % REC_BLOCK == 0) {
-        if (!grow(c, (void **)&p->blocks, &p->cap_blocks, b + 1, sizeof(shrec *))) return NULL;
+        if (!cpl_grow(c, (void **)&p->blocks, &p->cap_blocks, b + 1, sizeof(shrec *))) return NULL;
         p->blocks[b] = oc_malloc(REC_BLOCK * sizeof(shrec));
         if (!p->blocks[b]) {
             cpl_fail_nomem(c);
             return NULL;
         }
     }
-    bool added;
-    e = oc_strmap_put(&p->shape_map, name, &added);
-    if (!e) {
-        if (p->n_recs % REC_BLOCK == 0) {
-            oc_free(p->blocks[b]);
-            p->blocks[b] = NULL;
-        }
-        cpl_fail_nomem(c);
-        return NULL;
-    }
     shrec *s = &p->blocks[b][p->n_recs % REC_BLOCK];
     p->n_recs++;
     memset(s, 0, sizeof(*s));
     s->n_vals = -1;
+    return s;
+}
+
+/* The record of `name`, a name that means one value model-wide. */
+static shrec *rec_get(cpl *c, const char *name, bool create)
+{
+    priv *p = c->priv;
+    oc_strmap_entry *e = oc_strmap_get(&p->shape_map, name);
+    if (e) return &p->blocks[(e->aux - 1) / REC_BLOCK][(e->aux - 1) % REC_BLOCK];
+    if (!create) return NULL;
+    bool added;
+    e = oc_strmap_put(&p->shape_map, name, &added);
+    shrec *s = e ? rec_new(c) : NULL;
+    if (!e) cpl_fail_nomem(c);
+    if (!s) return NULL;
     e->aux = (uint32_t)p->n_recs;
     return s;
 }
@@ -93,9 +97,26 @@ static void observe(void *ud, const char *name, const oc_ten *t)
     cpl *c = ud;
     priv *p = c->priv;
     if (p->st != OC_OK || !name || !*name) return;
-    shrec *s = rec_get(c, name, p->probe == 0);
+    shrec *s = rec_get(c, name, p->probe != 1);
     if (!s) return;
-    if (p->probe == 0) {
+    /* filling in bodies after a --data sample: what the sample saw stands */
+    if (p->probe == 2 && (s->seen & 1) && s->run == p->data_run) return;
+    if (p->probe != 1 && (s->seen & 1) && s->run == p->run) {
+        /* again in the same run: a loop body's value, per iteration */
+        if (t->ndim != s->ndim) s->dyn = ~0u;
+        for (int d = 0; d < t->ndim && d < s->ndim; d++)
+            if (t->dims[d] != s->dims[d]) s->dyn |= 1u << d;
+        bool ints = t->dtype == OC_DTYPE_INT64 || t->dtype == OC_DTYPE_INT32;
+        if (s->n_vals >= 0 && (!ints || !t->data || t->numel != s->n_vals)) s->n_vals = -1;
+        for (int64_t i = 0; s->n_vals > 0 && i < t->numel; i++) {
+            int64_t v = t->dtype == OC_DTYPE_INT64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
+            if (v != s->vals[i]) s->n_vals = -1;
+        }
+        return;
+    }
+    if (p->probe != 1) {
+        s->seen |= 1;
+        s->run = p->run;
         s->ndim = t->ndim;
         memcpy(s->dims, t->dims, (size_t)t->ndim * sizeof(int64_t));
         bool ints = t->dtype == OC_DTYPE_INT64 || t->dtype == OC_DTYPE_INT32;
@@ -106,6 +127,7 @@ static void observe(void *ud, const char *name, const oc_ten *t)
         }
         return;
     }
+    s->seen |= 2;
     if (t->ndim != s->ndim) {
         s->dyn = ~0u;
         return;
@@ -131,6 +153,7 @@ static oc_status probe_run(cpl *c, oc_ctx *ctx, oc_session *s, int64_t fill)
     size_t ni = oc_session_n_inputs(s), no = oc_session_n_outputs(s);
     oc_ten *ins = oc_calloc(ni + 1, sizeof(oc_ten)), *outs = oc_calloc(no + 1, sizeof(oc_ten));
     oc_status st = ins && outs ? OC_OK : oc_fail(ctx, OC_ERR_NOMEM, "out of memory");
+    c->priv->run++;
     if (st == OC_OK) st = oc_probe_inputs(ctx, s, fill, ins);
     if (st == OC_OK) {
         for (size_t i = 0; i < ni; i++) observe(c, oc_session_input(s, i)->name, &ins[i]);
@@ -160,7 +183,10 @@ static bool fill_differs(cpl *c, oc_session *s, int64_t fill)
 /* Fills the shape records: a first run (the first --data sample, else
  * generated inputs with growing sizes for symbolic dims until one runs),
  * then, when inputs have symbolic dims, a second run with other sizes
- * marking the dims that follow them. */
+ * marking the dims that follow them. Generated runs take both branches of
+ * every If (oc_session_set_every_branch), so bodies a zero input does not
+ * select still get shapes; a --data sample takes its own branches only, so
+ * after one a generated run fills in the values it did not reach. */
 static oc_status probe_shapes(cpl *c)
 {
     static const int64_t fills[] = {1, 32, 64, 224, 1024, 16000};
@@ -176,6 +202,7 @@ static oc_status probe_shapes(cpl *c)
         return OC_OK;
     }
     oc_session_set_observer(s, observe, c);
+    oc_session_set_every_branch(s, true);
     oc_status st = OC_OK;
     size_t next = 0;
     p->probe = 0;
@@ -186,8 +213,16 @@ static oc_status probe_shapes(cpl *c)
         one.popts = &po;
         one.ctx = &local;
         size_t count = 0;
+        p->data_run = ++p->run;
         st = oc_pass_run_samples(&one, observe, c, &count);
         p->probe_ok = st == OC_OK && count > 0;
+    }
+    int64_t filled = -1; /* the fill of that filling-in run */
+    if (r->popts->data_src && p->probe_ok && p->n_graphs > 1) {
+        p->probe = 2;
+        for (size_t k = 0; k < n_fills && filled < 0 && p->st == OC_OK; k++)
+            if (probe_run(c, &local, s, fills[k]) == OC_OK) filled = fills[k];
+        p->probe = 0;
     }
     for (; !p->probe_ok && next < n_fills && p->st == OC_OK; next++) {
         st = probe_run(c, &local, s, fills[next]);
@@ -197,10 +232,11 @@ static oc_status probe_shapes(cpl *c)
         p->probe = 1;
         bool second = false;
         for (size_t k = 0; k < n_fills && !second && p->st == OC_OK; k++) {
-            if (!fill_differs(c, s, fills[k])) continue;
+            if (!fill_differs(c, s, fills[k]) || fills[k] == filled) continue;
             second = probe_run(c, &local, s, fills[k]) == OC_OK;
         }
         c->shape_source = second ? "interpreter" : "interpreter (one run)";
+        p->second_ok = second;
     } else if (p->probe_ok) {
         c->shape_source = "interpreter";
     }
@@ -210,37 +246,55 @@ static oc_status probe_shapes(cpl *c)
     return p->st;
 }
 
-/* A value's shape: from the runs, a constant, or complete declared types. */
+/* A value's shape: from the runs, a constant, or declared types (complete
+ * in the main graph; in a body, symbolic dims become DIM_UNKNOWN). Looked
+ * up in the graph being walked. A record found by name belongs to this
+ * value only when the name means one value model-wide: it is the main
+ * graph's, or no other graph defines it (what the observer reports);
+ * otherwise the record is made afresh, unnamed. */
 const shrec *cpl_shape_of(cpl *c, const char *name)
 {
-    shrec *s = rec_get(c, name, false);
-    if (s) return s;
-    oc_tensor *t = oc_graph_weight(c->g, name);
+    oc_graph *g = cpl_cur(c), *d = g == c->g ? c->g : cpl_def_graph(c, g, name);
+    bool named = d == c->g || cpl_name_unique(c, name);
+    shrec *s = named ? rec_get(c, name, false) : NULL;
+    if (s) {
+        /* a body value the second run did not reach (an If branch taken
+         * the first time only): which dims follow the inputs is unknown */
+        if (d != c->g && (s->seen & 1) && c->priv->second_ok && !(s->seen & 2)) s->dyn = ~0u;
+        return s;
+    }
+    oc_tensor *t = oc_graph_weight(g, name);
     if (t && t->ndim <= OC_MAX_DIMS) {
-        s = rec_get(c, name, true);
+        s = named ? rec_get(c, name, true) : rec_new(c);
         if (!s) return NULL;
         s->ndim = t->ndim;
-        memcpy(s->dims, t->dims, (size_t)t->ndim * sizeof(int64_t));
+        if (t->ndim > 0) memcpy(s->dims, t->dims, (size_t)t->ndim * sizeof(int64_t));
         if (t->numel <= SHAPE_VALS && t->data && (t->dtype == OC_DTYPE_INT64 || t->dtype == OC_DTYPE_INT32)) {
             s->n_vals = (int)t->numel;
             for (int64_t i = 0; i < t->numel; i++) s->vals[i] = (int64_t)oc_tensor_get(t, i);
         }
         return s;
     }
-    oc_graph *g = c->g;
-    oc_value **lists[3] = {g->value_info, g->inputs, g->outputs};
-    size_t counts[3] = {g->n_value_info, g->n_inputs, g->n_outputs};
+    if (!d) return NULL;
+    bool body = d != c->g;
+    oc_value **lists[3] = {d->value_info, d->inputs, d->outputs};
+    size_t counts[3] = {d->n_value_info, d->n_inputs, d->n_outputs};
     for (int l = 0; l < 3; l++)
         for (size_t i = 0; i < counts[l]; i++) {
             const oc_value *v = lists[l][i];
             if (strcmp(v->name, name) || !v->has_type || !v->type.has_shape || v->type.ndim > OC_MAX_DIMS) continue;
             bool full = true;
-            for (int d = 0; d < v->type.ndim; d++) full &= v->type.dims[d].kind == OC_DIM_VALUE;
-            if (!full) continue;
-            s = rec_get(c, name, true);
+            for (int dd = 0; dd < v->type.ndim; dd++)
+                full &= v->type.dims[dd].kind == OC_DIM_VALUE && (!body || v->type.dims[dd].value >= 0);
+            if (!full && !body) continue;
+            s = named ? rec_get(c, name, true) : rec_new(c);
             if (!s) return NULL;
             s->ndim = v->type.ndim;
-            for (int d = 0; d < v->type.ndim; d++) s->dims[d] = v->type.dims[d].value;
+            for (int dd = 0; dd < v->type.ndim; dd++) {
+                bool known = v->type.dims[dd].kind == OC_DIM_VALUE && v->type.dims[dd].value >= 0;
+                s->dims[dd] = known ? v->type.dims[dd].value : DIM_UNKNOWN;
+                if (!known) s->dyn |= 1u << dd;
+            }
             return s;
         }
     return NULL;
@@ -301,30 +355,31 @@ void cpl_refuse(cpl *c, size_t s, const char *fmt, ...)
     c->spaces[s].reason = keep_str(c, buf);
 }
 
-static int64_t space_find(const cpl *c, const char *value, int axis)
+static int64_t space_find(const cpl *c, const oc_graph *g, const char *value, int axis)
 {
     const oc_strmap_entry *e = oc_strmap_get(&c->priv->space_map, value);
     for (size_t i = e ? e->aux : 0; i; i = c->priv->space_next[i - 1])
-        if (c->spaces[i - 1].axis == axis) return (int64_t)(i - 1);
+        if (c->spaces[i - 1].axis == axis && c->spaces[i - 1].graph == g) return (int64_t)(i - 1);
     return -1;
 }
 
-/* The space of value/axis, created when new; -1 (with the entry's space
- * refused, when there is one) when its shape is unknown. */
+/* The space of value/axis in the graph being walked, created when new; -1
+ * (with the entry's space refused, when there is one) when its shape is
+ * unknown. */
 int64_t cpl_space_get(cpl *c, const entry *e, const char *value, int axis)
 {
     priv *p = c->priv;
     if (p->st != OC_OK) return -1;
-    int64_t have = space_find(c, value, axis);
+    int64_t have = space_find(c, p->cur, value, axis);
     if (have >= 0) return have;
     const shrec *sh = cpl_shape_of(c, value);
-    if (!sh || axis < 0 || axis >= sh->ndim) {
+    if (!sh || axis < 0 || axis >= sh->ndim || sh->dims[axis] < 0) {
         if (e) cpl_refuse(c, e->space, "shape of '%s' is unknown", value);
         return -1;
     }
     int64_t size = sh->dims[axis];
     size_t i = c->n_spaces;
-    if (!grow(c, (void **)&c->spaces, &p->cap_spaces, i + 1, sizeof(oc_cspace))) return -1;
+    if (!cpl_grow(c, (void **)&c->spaces, &p->cap_spaces, i + 1, sizeof(oc_cspace))) return -1;
     size_t cap = p->cap_spaces;
     size_t *nn = oc_realloc(p->space_next, cap * sizeof(size_t));
     if (!nn) return cpl_fail_nomem(c), -1;
@@ -347,6 +402,8 @@ int64_t cpl_space_get(cpl *c, const entry *e, const char *value, int axis)
     oc_cspace *sp = &c->spaces[i];
     memset(sp, 0, sizeof(*sp));
     sp->value = value;
+    sp->graph = p->cur;
+    sp->observable = p->cur == c->g || cpl_name_unique(c, value);
     sp->axis = axis;
     sp->size = size;
     sp->base = c->n_elems;
@@ -400,7 +457,7 @@ static void note_reader(cpl *c, const char *name, const oc_node *n)
     priv *p = c->priv;
     for (size_t i = 0; i < p->n_readers; i++)
         if (p->readers[i].node == n && !strcmp(p->readers[i].name, name)) return;
-    if (!grow(c, (void **)&p->readers, &p->cap_readers, p->n_readers + 1, sizeof(reader))) return;
+    if (!cpl_grow(c, (void **)&p->readers, &p->cap_readers, p->n_readers + 1, sizeof(reader))) return;
     p->readers[p->n_readers++] = (reader){name, n};
 }
 
@@ -410,7 +467,7 @@ void cpl_add_member(cpl *c, const entry *e, oc_node *n, const char *name, int ax
                        int64_t len, oc_crole role)
 {
     priv *p = c->priv;
-    oc_tensor *t = oc_graph_weight(c->g, name);
+    oc_tensor *t = oc_graph_weight(p->cur, name);
     if (!t || p->st != OC_OK) return;
     int64_t want = len < 0 ? c->spaces[s].size - offset : len;
     if (axis < 0 || axis >= t->ndim || t->dims[axis] != want) {
@@ -426,15 +483,15 @@ void cpl_add_member(cpl *c, const entry *e, oc_node *n, const char *name, int ax
     note_reader(c, name, n);
     for (size_t i = 0; i < c->n_members; i++) {
         oc_cmember *m = &c->members[i];
-        if (strcmp(m->name, name) || m->axis != axis) continue;
-        /* one tensor read in several places ties those places */
+        if (m->t != t || m->axis != axis) continue;
+        /* one tensor read in several places (of any graph) ties those places */
         cpl_link_range(c, e, m->space, m->offset, s, offset, want);
         if (role == OC_CROLE_SOURCE) m->role = role;
         return;
     }
-    if (!grow(c, (void **)&c->members, &p->cap_members, c->n_members + 1, sizeof(oc_cmember))) return;
-    c->members[c->n_members++] = (oc_cmember){.node = n, .name = name, .t = t, .axis = axis, .space = s,
-                                              .offset = offset, .role = role};
+    if (!cpl_grow(c, (void **)&c->members, &p->cap_members, c->n_members + 1, sizeof(oc_cmember))) return;
+    c->members[c->n_members++] = (oc_cmember){.node = n, .graph = p->cur, .name = name, .t = t, .axis = axis,
+                                              .space = s, .offset = offset, .role = role};
     gunion(c, e->space, s);
 }
 
@@ -443,9 +500,9 @@ oc_cedit *cpl_add_edit(cpl *c, oc_cedit_kind kind, oc_node *n, size_t s, int ind
     priv *p = c->priv;
     for (size_t i = 0; i < c->n_edits; i++)
         if (c->edits[i].node == n && c->edits[i].kind == kind && c->edits[i].index == index) return NULL;
-    if (!grow(c, (void **)&c->edits, &p->cap_edits, c->n_edits + 1, sizeof(oc_cedit))) return NULL;
+    if (!cpl_grow(c, (void **)&c->edits, &p->cap_edits, c->n_edits + 1, sizeof(oc_cedit))) return NULL;
     oc_cedit *ed = &c->edits[c->n_edits++];
-    *ed = (oc_cedit){.kind = kind, .node = n, .space = s, .index = index};
+    *ed = (oc_cedit){.kind = kind, .node = n, .graph = p->cur, .space = s, .index = index};
     return ed;
 }
 
@@ -454,9 +511,9 @@ void cpl_add_source(cpl *c, oc_node *n, const char *w, int w_axis, size_t s, int
     priv *p = c->priv;
     for (size_t i = 0; i < c->n_sources; i++)
         if (c->sources[i].node == n) return;
-    if (!grow(c, (void **)&c->sources, &p->cap_sources, c->n_sources + 1, sizeof(oc_csource))) return;
-    c->sources[c->n_sources++] = (oc_csource){.node = n, .w_name = w, .w = oc_graph_weight(c->g, w), .w_axis = w_axis,
-                                              .space = s, .offset = offset, .count = count};
+    if (!cpl_grow(c, (void **)&c->sources, &p->cap_sources, c->n_sources + 1, sizeof(oc_csource))) return;
+    c->sources[c->n_sources++] = (oc_csource){.node = n, .graph = p->cur, .w_name = w, .w = oc_graph_weight(p->cur, w),
+                                              .w_axis = w_axis, .space = s, .offset = offset, .count = count};
 }
 
 /* ---- small helpers for handlers ---- */
@@ -490,7 +547,7 @@ bool cpl_has_output(const oc_node *n, size_t k)
 int cpl_int_list(cpl *c, const oc_node *n, size_t k, const char *attr, int64_t *out, int cap)
 {
     if (cpl_has_input(n, k)) {
-        const oc_tensor *t = oc_graph_weight(c->g, n->inputs[k]);
+        const oc_tensor *t = oc_graph_weight(cpl_cur(c), n->inputs[k]);
         if (!t || !t->data || t->numel > cap) return -2;
         for (int64_t i = 0; i < t->numel; i++) out[i] = (int64_t)oc_tensor_get(t, i);
         return (int)t->numel;
@@ -510,7 +567,7 @@ void cpl_bind(cpl *c, const entry *e, oc_node *n, const char *value, int axis, s
                  int64_t len)
 {
     if (!*value || c->priv->st != OC_OK) return;
-    if (oc_graph_weight(c->g, value)) {
+    if (oc_graph_weight(cpl_cur(c), value)) {
         cpl_add_member(c, e, n, value, axis, s, offset, len, OC_CROLE_PARAM);
         return;
     }
@@ -544,7 +601,7 @@ bool cpl_selected(cpl *c, const entry *e)
  * quantizers leave such layers alone too). */
 bool cpl_source_ok(cpl *c, const entry *e)
 {
-    if (!e->n->n_outputs || !oc_qdq_feeds_sensitive(c->g, e->n->outputs[0], 0)) return true;
+    if (!e->n->n_outputs || !oc_qdq_feeds_sensitive(cpl_cur(c), e->n->outputs[0], 0)) return true;
     cpl_refuse(c, e->space, "layer '%s' (%s) feeds a magnitude/log computation", cpl_nname(e->n), e->n->op_type);
     return false;
 }
@@ -607,15 +664,22 @@ bool cpl_local_node(const oc_graph *g, const oc_node *n)
 
 static void explore(cpl *c, size_t s)
 {
-    oc_graph *g = c->g;
+    oc_graph *g = c->priv->cur = c->spaces[s].graph;
     const char *v = c->spaces[s].value;
-    if (cpl_is_graph_output(g, v)) cpl_refuse(c, s, "reaches graph output '%s'", v);
+    char where[300] = "";
+    if (g != c->g) cpl_graph_label(c, g, where, sizeof(where));
+    if (cpl_is_graph_output(g, v)) {
+        if (g == c->g) cpl_refuse(c, s, "reaches graph output '%s'", v);
+        else cpl_refuse(c, s, "reaches output '%s' of %s", v, where);
+    }
     size_t slot = 0;
     oc_node *prod = oc_graph_producer(g, v, &slot);
     if (prod && cpl_local_node(g, prod)) {
         handle(c, prod, true, slot, s);
     } else if (!oc_graph_weight(g, v)) {
-        cpl_refuse(c, s, "reaches graph input '%s'", v);
+        if (g == c->g) cpl_refuse(c, s, "reaches graph input '%s'", v);
+        else if (cpl_def_graph(c, g, v) == g) cpl_refuse(c, s, "reaches input '%s' of %s", v, where);
+        else cpl_refuse(c, s, "'%s' is captured from an enclosing graph by %s", v, where);
     }
     size_t nc = oc_graph_consumers(g, v, NULL, 0);
     if (!nc) return;
@@ -645,55 +709,30 @@ static bool layer_op(const oc_node *n)
 }
 
 /* Starts a walk at the output channels of every layer with a constant
- * weight. */
+ * weight: the main graph's first (its groups keep their order), then each
+ * body's. A body layer whose output has no known shape is counted. */
 static void seed(cpl *c)
 {
-    oc_graph *g = c->g;
-    for (size_t i = 0; i < g->n_nodes && c->priv->st == OC_OK; i++) {
-        oc_node *n = g->nodes[i];
-        if (!layer_op(n) || !oc_domain_is_default(n->domain) || !cpl_has_input(n, 1) || n->n_outputs < 1) continue;
-        const oc_tensor *w = oc_graph_weight(g, n->inputs[1]);
-        if (!w || (!strcmp(n->op_type, "MatMul") && oc_graph_weight(g, n->inputs[0]))) continue;
-        const shrec *so = cpl_shape_of(c, n->outputs[0]);
-        if (!so || so->ndim < 2) continue;
-        int axis = !strcmp(n->op_type, "MatMul") ? so->ndim - 1 : 1;
-        if (so->dims[axis] < 2) continue;
-        cpl_space_get(c, NULL, n->outputs[0], axis);
+    priv *p = c->priv;
+    for (size_t gi = 0; gi < p->n_graphs && p->st == OC_OK; gi++) {
+        oc_graph *g = p->cur = p->graphs[gi].g;
+        for (size_t i = 0; i < g->n_nodes && p->st == OC_OK; i++) {
+            oc_node *n = g->nodes[i];
+            if (!layer_op(n) || !oc_domain_is_default(n->domain) || !cpl_has_input(n, 1) || n->n_outputs < 1)
+                continue;
+            const oc_tensor *w = oc_graph_weight(g, n->inputs[1]);
+            if (!w || (!strcmp(n->op_type, "MatMul") && oc_graph_weight(g, n->inputs[0]))) continue;
+            const shrec *so = cpl_shape_of(c, n->outputs[0]);
+            if (!so && gi > 0 && *n->outputs[0] && !c->n_unshaped++) c->unshaped_first = n;
+            if (!so || so->ndim < 2) continue;
+            int axis = !strcmp(n->op_type, "MatMul") ? so->ndim - 1 : 1;
+            if (so->dims[axis] < 2) continue;
+            cpl_space_get(c, NULL, n->outputs[0], axis);
+        }
     }
 }
 
 /* ---- results ---- */
-
-/* Every reader of a member must be a node that registered it. */
-static void check_readers(cpl *c)
-{
-    priv *p = c->priv;
-    for (size_t i = 0; i < c->n_members && p->st == OC_OK; i++) {
-        const oc_cmember *m = &c->members[i];
-        if (cpl_is_graph_output(c->g, m->name)) {
-            cpl_refuse(c, m->space, "constant '%s' is a graph output", m->name);
-            continue;
-        }
-        size_t nc = oc_graph_consumers(c->g, m->name, NULL, 0);
-        oc_node **cons = oc_malloc((nc ? nc : 1) * sizeof(oc_node *));
-        if (!cons) {
-            cpl_fail_nomem(c);
-            return;
-        }
-        nc = oc_graph_consumers(c->g, m->name, cons, nc);
-        for (size_t k = 0; k < nc; k++) {
-            bool known = false;
-            for (size_t j = 0; j < p->n_readers && !known; j++)
-                known = p->readers[j].node == cons[k] && !strcmp(p->readers[j].name, m->name);
-            if (!known) {
-                cpl_refuse(c, m->space, "constant '%s' is also read by node '%s' (%s)", m->name, cpl_nname(cons[k]),
-                       cons[k]->op_type);
-                break;
-            }
-        }
-        oc_free(cons);
-    }
-}
 
 static oc_status finish(cpl *c)
 {
@@ -766,13 +805,15 @@ oc_status oc_coupling_analyze(oc_pass_run *r, oc_coupling **out)
     c->shape_source = "value_info";
     p->r = r;
     p->opset = oc_model_opset(r->m, "");
+    p->cur = c->g;
     oc_strmap_init(&p->shape_map);
     oc_strmap_init(&p->space_map);
-    oc_status st = probe_shapes(c);
+    oc_strmap_init(&p->defs);
+    oc_status st = cpl_graphs_collect(c) ? probe_shapes(c) : p->st;
     if (st == OC_OK) {
         seed(c);
         for (size_t s = 0; s < c->n_spaces && p->st == OC_OK; s++) explore(c, s);
-        if (p->st == OC_OK) check_readers(c);
+        if (p->st == OC_OK) cpl_check_readers(c);
         st = p->st;
     }
     if (st == OC_OK) st = finish(c);
@@ -791,6 +832,7 @@ void oc_coupling_free(oc_coupling *c)
     if (p) {
         oc_strmap_free(&p->shape_map);
         oc_strmap_free(&p->space_map);
+        cpl_graphs_free(p);
         for (size_t i = 0; i * REC_BLOCK < p->n_recs; i++) oc_free(p->blocks[i]);
         oc_free(p->blocks);
         oc_free(p->space_next);
@@ -813,10 +855,15 @@ void oc_coupling_free(oc_coupling *c)
     oc_free(c);
 }
 
+int64_t oc_coupling_group_in(const oc_coupling *c, const oc_graph *g, const char *value, int axis)
+{
+    int64_t s = space_find(c, g, value, axis);
+    return s < 0 ? -1 : (int64_t)c->spaces[s].group;
+}
+
 int64_t oc_coupling_group_of(const oc_coupling *c, const char *value, int axis)
 {
-    int64_t s = space_find(c, value, axis);
-    return s < 0 ? -1 : (int64_t)c->spaces[s].group;
+    return oc_coupling_group_in(c, c->g, value, axis);
 }
 
 static const char *const role_names[] = {"source", "param", "consumer"};

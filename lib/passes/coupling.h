@@ -5,11 +5,13 @@
  * BatchNormalization after it, the other operands of a residual Add, the
  * slice of a Concat, the columns of the Gemm behind a Flatten, the input
  * channels of the next layers. This module finds those ties on the main
- * graph, as a union-find over channel spaces:
+ * graph and inside every If/Loop/Scan body, as one union-find over channel
+ * spaces:
  *
- *   - a channel space is one axis of one value, "conv1_out, axis 1", with
- *     an element per channel; elements live in one union-find, and two
- *     elements in one class are removed together (a unit);
+ *   - a channel space is one axis of one value of one graph, "conv1_out,
+ *     axis 1", with an element per channel; elements live in one
+ *     union-find, and two elements in one class are removed together (a
+ *     unit);
  *   - spaces linked by any op belong to one group, the unit of decisions
  *     and of refusals: a group whose channels reach a graph output, an op
  *     the table does not know, a Reshape it cannot follow... is left alone,
@@ -27,17 +29,32 @@
  * second run with other symbolic sizes to tell static dims from dynamic
  * ones; value_info stands in when the model cannot run.
  *
+ * Each subgraph body is walked as a graph of its own: channels reaching a
+ * body's outputs or inputs, or a value it captures from an enclosing graph,
+ * refuse their group, as a main graph's outputs and inputs do. What ties
+ * graphs together are constants: a weight stored in an enclosing graph (an
+ * outer-scope initializer) is one member wherever it is read, so the
+ * layers of two branches sharing a weight are one group, and a weight with
+ * any reader outside the analysed groups, in any graph, refuses its group
+ * (coupling_sub.c). Shapes inside bodies come from the same runs: the
+ * interpreter reports body values, and the probe runs both branches of
+ * every If; a body the runs never reach falls back on its value_info, where
+ * symbolic dims stay unknown.
+ *
  * The analysis only reads the model; lib/passes/prune_channel.c decides
  * and edits. Groups are built over every Conv, ConvTranspose, Gemm and
- * MatMul with a constant float weight of the main graph. */
+ * MatMul with a constant float weight, in the main graph and in bodies. */
 #ifndef OC_COUPLING_H
 #define OC_COUPLING_H
 
 #include "pass.h"
 
-/* One axis of one value of the main graph. */
+/* One axis of one value of one graph. */
 typedef struct oc_cspace {
     const char *value;
+    oc_graph *graph;     /* the graph whose value it is (the main graph or a body) */
+    bool observable;     /* the interpreter's observer reports it under its name: a main-graph value, or a
+                          * body value whose name no other graph defines */
     int axis;
     int64_t size;        /* channels along the axis */
     int64_t base;        /* its first element in the union-find */
@@ -55,6 +72,7 @@ typedef enum oc_crole {
  * `offset + j` of `space`. */
 typedef struct oc_cmember {
     oc_node *node;       /* the node reading it */
+    oc_graph *graph;     /* node's graph (the tensor may be stored in an enclosing one) */
     const char *name;    /* the value name of the tensor */
     oc_tensor *t;        /* an initializer or a Constant node's value */
     int axis;
@@ -75,6 +93,7 @@ typedef enum oc_cedit_kind {
 typedef struct oc_cedit {
     oc_cedit_kind kind;
     oc_node *node;
+    oc_graph *graph;     /* node's graph */
     size_t space;
     size_t slot;
     int index;
@@ -87,6 +106,7 @@ typedef struct oc_cedit {
  * `space`: index j of its weight along w_axis is element offset + j. */
 typedef struct oc_csource {
     oc_node *node;
+    oc_graph *graph;     /* node's graph */
     const char *w_name;
     oc_tensor *w;
     int w_axis;
@@ -125,19 +145,26 @@ typedef struct oc_coupling {
     const char *shape_source;
     /* why the model could not be run, when shapes come from value_info */
     char probe_error[300];
+    /* layers inside bodies left out because their output's shape is not
+     * known (a body no run reached, without value_info), and the first */
+    size_t n_unshaped;
+    const oc_node *unshaped_first;
     struct oc_cpl_priv *priv;
 } oc_coupling;
 
-/* Analyses r->m's main graph. Layers the user's selection excludes
- * (oc_pass_node_selected) refuse their groups. With r->popts->data_src the
- * first sample gives the shapes. On success *out is freed with
+/* Analyses r->m: the main graph and every subgraph body. Layers the
+ * user's selection excludes (oc_pass_node_selected) refuse their groups.
+ * With r->popts->data_src the first sample gives the shapes (a generated
+ * run fills in bodies it does not reach). On success *out is freed with
  * oc_coupling_free(); refusals are results, not failures: only
  * out-of-memory and a model the analysis cannot read fail. */
 oc_status oc_coupling_analyze(oc_pass_run *r, oc_coupling **out);
 void oc_coupling_free(oc_coupling *c);
 
-/* The group holding space `value`/`axis`, or -1. */
+/* The group holding space `value`/`axis` of the main graph, or -1. */
 int64_t oc_coupling_group_of(const oc_coupling *c, const char *value, int axis);
+/* The same in graph g (a body). */
+int64_t oc_coupling_group_in(const oc_coupling *c, const oc_graph *g, const char *value, int axis);
 
 /* Writes a few lines describing group gi (for tests and -v). */
 void oc_coupling_describe(const oc_coupling *c, size_t gi, char *buf, size_t cap);

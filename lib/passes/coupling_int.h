@@ -1,6 +1,7 @@
 /* coupling_int.h: what coupling.c (the analysis: shapes, union-finds,
- * the walk, results) and coupling_ops.c (one handler per op kind and the
- * op table) share. Private to those two files. */
+ * the walk, results), coupling_ops.c (one handler per op kind and the op
+ * table) and coupling_sub.c (the graphs of a model: bodies, scopes, readers
+ * across graphs) share. Private to those files. */
 #ifndef OC_COUPLING_INT_H
 #define OC_COUPLING_INT_H
 
@@ -18,13 +19,18 @@
 
 #define SHAPE_VALS 16 /* int tensors up to this size keep their values (Reshape shapes) */
 #define REC_BLOCK 256
+/* A dim nothing measured: a symbolic dim of a body's value_info. Handlers
+ * needing it refuse ("shape of ... is unknown"). */
+#define DIM_UNKNOWN (-1)
 
 typedef struct shrec {
     int ndim;
     int64_t dims[OC_MAX_DIMS];
-    uint32_t dyn;       /* bit d: dim d differed between the two runs */
+    uint32_t dyn;       /* bit d: dim d differed between the two runs (or iterations of a loop) */
     int n_vals;         /* -1: values not known */
     int64_t vals[SHAPE_VALS];
+    int run;            /* the probe run that last recorded it */
+    uint8_t seen;       /* bit 0: recorded by a first run, bit 1: seen by the second run */
 } shrec;
 
 typedef struct visit_slot {
@@ -37,16 +43,31 @@ typedef struct reader {
     const oc_node *node;
 } reader;
 
+/* A graph of the model: the main graph (first) or a body. */
+typedef struct cgraph {
+    oc_graph *g;
+    const oc_node *owner; /* the If/Loop/Scan node holding a body; NULL for the main graph */
+    const char *attr;     /* its attribute: then_branch, else_branch, body */
+    oc_strmap local;      /* the names it defines (inputs, initializers, node outputs) */
+} cgraph;
+
 struct oc_cpl_priv {
     oc_pass_run *r;
     oc_status st;
     int64_t opset;
+    /* graphs; handlers look names up in `cur`, the graph being walked */
+    cgraph *graphs;
+    size_t n_graphs, cap_graphs;
+    oc_strmap defs;      /* name -> how many graphs define it (aux) */
+    oc_graph *cur;
     /* shapes */
     oc_strmap shape_map; /* aux: record index + 1 */
     shrec **blocks;      /* records in blocks of REC_BLOCK: they never move */
     size_t n_recs, cap_blocks;
-    int probe;           /* 0: first run records, 1: second run compares */
-    bool probe_ok;
+    int probe;           /* 0: first run records, 1: second run compares, 2: a run after a --data sample
+                          * records what the sample did not reach */
+    int run, data_run;   /* runs so far; the --data sample's */
+    bool probe_ok, second_ok;
     /* spaces, elements */
     oc_strmap space_map; /* aux: first space of the value + 1 */
     size_t *space_next;  /* next space of the same value + 1 */
@@ -79,6 +100,12 @@ typedef struct entry {
 
 typedef void (*handler_fn)(cpl *c, const entry *e);
 
+/* The graph being walked: where handlers look names up. */
+static inline oc_graph *cpl_cur(const struct oc_coupling *c)
+{
+    return c->priv->cur;
+}
+
 /* ---- coupling.c, for the handlers ---- */
 oc_cedit *cpl_add_edit(cpl *c, oc_cedit_kind kind, oc_node *n, size_t s, int index);
 void cpl_add_member(cpl *c, const entry *e, oc_node *n, const char *name, int axis, size_t s, int64_t offset,
@@ -108,5 +135,14 @@ void cpl_tie_groups(cpl *c, const entry *e, size_t s, int64_t groups, int64_t pe
 /* ---- coupling_ops.c ---- */
 bool cpl_dispatch(cpl *c, const entry *e);
 bool cpl_table_sorted(void);
+
+/* ---- coupling_sub.c ---- */
+bool cpl_grow(cpl *c, void **arr, size_t *cap, size_t need, size_t elem);
+bool cpl_graphs_collect(cpl *c);
+void cpl_graphs_free(priv *p);
+oc_graph *cpl_def_graph(cpl *c, oc_graph *g, const char *name);
+bool cpl_name_unique(const cpl *c, const char *name);
+void cpl_graph_label(const cpl *c, const oc_graph *g, char *buf, size_t cap);
+void cpl_check_readers(cpl *c);
 
 #endif

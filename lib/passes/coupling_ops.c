@@ -5,6 +5,18 @@
 
 /* ---- handlers ---- */
 
+/* Whether dim `axis` of shape s of `name` (every dim: axis < 0) is known;
+ * refuses when not (a symbolic dim of a body's value_info). */
+static bool dims_known(cpl *c, const entry *e, const char *name, const shrec *s, int axis)
+{
+    for (int d = axis < 0 ? 0 : axis; d < (axis < 0 ? s->ndim : axis + 1) && d < s->ndim; d++)
+        if (s->dims[d] < 0) {
+            cpl_refuse(c, e->space, "shape of '%s' is unknown at axis %d, at node '%s' (%s)", name, d,
+                       cpl_nname(e->n), e->n->op_type);
+            return false;
+        }
+    return true;
+}
 
 /* Refuses entries through inputs other than the data input. */
 static bool data_input(cpl *c, const entry *e)
@@ -46,7 +58,7 @@ static void h_norm(cpl *c, const entry *e)
     size_t last = !strcmp(n->op_type, "BatchNormalization") ? 4 : 2;
     for (size_t k = 1; k <= last && k < n->n_inputs; k++) {
         if (!cpl_has_input(n, k)) continue;
-        if (!oc_graph_weight(c->g, n->inputs[k])) {
+        if (!oc_graph_weight(cpl_cur(c), n->inputs[k])) {
             cpl_refuse(c, e->space, "%s '%s' has computed parameters", n->op_type, cpl_nname(n));
             return;
         }
@@ -101,12 +113,15 @@ static void h_resize(cpl *c, const entry *e)
     if (!data_input(c, e)) return;
     const shrec *si = cpl_need_shape(c, e, n->inputs[0]), *so = cpl_need_shape(c, e, n->outputs[0]);
     if (!si || !so) return;
+    if (si->ndim == so->ndim && (!dims_known(c, e, n->inputs[0], si, e->axis) ||
+                                 !dims_known(c, e, n->outputs[0], so, e->axis)))
+        return;
     if (si->ndim != so->ndim || si->dims[e->axis] != so->dims[e->axis]) {
         cpl_refuse(c, e->space, "%s '%s' resizes the channel axis", n->op_type, cpl_nname(n));
         return;
     }
     bool sizes = !strcmp(n->op_type, "Resize") && cpl_has_input(n, 3);
-    if (sizes && !oc_graph_weight(c->g, n->inputs[3])) {
+    if (sizes && !oc_graph_weight(cpl_cur(c), n->inputs[3])) {
         cpl_refuse(c, e->space, "Resize '%s' has computed sizes it cannot follow", cpl_nname(n));
         return;
     }
@@ -166,6 +181,7 @@ static void h_concat(cpl *c, const entry *e)
             cpl_bind(c, e, n, n->inputs[k], e->axis, (size_t)s, 0, -1);
             continue;
         }
+        if (!dims_known(c, e, n->inputs[k], sk, ca)) return;
         int64_t d = sk->dims[ca];
         if (d > 0) cpl_bind(c, e, n, n->inputs[k], ca, (size_t)s, off, d);
         off += d;
@@ -179,7 +195,7 @@ static void h_split(cpl *c, const entry *e)
     const shrec *si = cpl_need_shape(c, e, n->inputs[0]);
     if (!si) return;
     int sa = cpl_norm_axis(oc_attr_int(n, "axis", 0), si->ndim);
-    if (oc_graph_weight(c->g, n->inputs[0])) {
+    if (oc_graph_weight(cpl_cur(c), n->inputs[0])) {
         cpl_refuse(c, e->space, "Split '%s' of a constant", cpl_nname(n));
         return;
     }
@@ -190,7 +206,7 @@ static void h_split(cpl *c, const entry *e)
             if (cpl_has_output(n, k)) cpl_bind(c, e, n, n->outputs[k], e->axis, (size_t)s, 0, -1);
         return;
     }
-    if (cpl_has_input(n, 1) && !oc_graph_weight(c->g, n->inputs[1])) {
+    if (cpl_has_input(n, 1) && !oc_graph_weight(cpl_cur(c), n->inputs[1])) {
         cpl_refuse(c, e->space, "Split '%s' has computed sizes it cannot follow", cpl_nname(n));
         return;
     }
@@ -205,6 +221,10 @@ static void h_split(cpl *c, const entry *e)
         if (!sk) {
             if (cpl_has_output(n, k) || k + 1 < n->n_outputs)
                 cpl_refuse(c, e->space, "Split '%s' has an output it cannot size", cpl_nname(n));
+            oc_free(sizes);
+            return;
+        }
+        if (!dims_known(c, e, n->outputs[k], sk, sa)) {
             oc_free(sizes);
             return;
         }
@@ -253,6 +273,7 @@ static void h_slice(cpl *c, const entry *e)
         cpl_refuse(c, e->space, "Slice '%s' over the channel axis with computed or stepped bounds", cpl_nname(n));
         return;
     }
+    if (!dims_known(c, e, n->inputs[0], si, e->axis) || !dims_known(c, e, n->outputs[0], so, e->axis)) return;
     int64_t dim = si->dims[e->axis];
     int64_t b = st[pos] < 0 ? st[pos] + dim : st[pos], f = en[pos] < 0 ? en[pos] + dim : en[pos];
     b = b < 0 ? 0 : b > dim ? dim : b;
@@ -298,16 +319,17 @@ static bool trace_const(cpl *c, oc_node *n, size_t slot, int index, oc_node **cn
 {
     for (int depth = 0; depth < 8; depth++) {
         const char *v = n->inputs[slot];
-        if (oc_graph_weight(c->g, v)) {
+        if (oc_graph_weight(cpl_cur(c), v)) {
             *cn = n;
             *cslot = slot;
             *cidx = index;
             return true;
         }
         size_t ps;
-        oc_node *p = oc_graph_producer(c->g, v, &ps);
+        oc_node *p = oc_graph_producer(cpl_cur(c), v, &ps);
         /* a shape vector read elsewhere too would change there as well */
-        if (!p || !cpl_local_node(c->g, p) || oc_graph_consumers(c->g, v, NULL, 0) != 1 || cpl_is_graph_output(c->g, v))
+        oc_graph *g = cpl_cur(c);
+        if (!p || !cpl_local_node(g, p) || oc_graph_consumers(g, v, NULL, 0) != 1 || cpl_is_graph_output(g, v))
             return false;
         if ((!strcmp(p->op_type, "Cast") || !strcmp(p->op_type, "Identity")) && cpl_has_input(p, 0)) {
             n = p;
@@ -319,7 +341,7 @@ static bool trace_const(cpl *c, oc_node *n, size_t slot, int index, oc_node **cn
         size_t k = 0;
         for (; k < p->n_inputs; k++) {
             const shrec *sk = cpl_has_input(p, k) ? cpl_shape_of(c, p->inputs[k]) : NULL;
-            if (!sk || sk->ndim != 1) return false;
+            if (!sk || sk->ndim != 1 || sk->dims[0] < 0) return false;
             if (index < off + sk->dims[0]) break;
             off += sk->dims[0];
         }
@@ -342,7 +364,7 @@ static void h_reshape(cpl *c, const entry *e)
     oc_node *n = e->n;
     if (!data_input(c, e)) return;
     const shrec *si = cpl_need_shape(c, e, n->inputs[0]), *so = cpl_need_shape(c, e, n->outputs[0]);
-    if (!si || !so) return;
+    if (!si || !so || !dims_known(c, e, n->inputs[0], si, -1) || !dims_known(c, e, n->outputs[0], so, -1)) return;
     if (c->spaces[e->space].size < 2) {
         cpl_refuse(c, e->space, "%s '%s' it cannot follow (a single channel)", n->op_type, cpl_nname(n));
         return;
@@ -538,7 +560,7 @@ static void h_qdq(cpl *c, const entry *e)
         cpl_refuse(c, e->space, "%s '%s' with blocked scales", n->op_type, cpl_nname(n));
         return;
     }
-    const oc_tensor *sc = cpl_has_input(n, 1) ? oc_graph_weight(c->g, n->inputs[1]) : NULL;
+    const oc_tensor *sc = cpl_has_input(n, 1) ? oc_graph_weight(cpl_cur(c), n->inputs[1]) : NULL;
     if (!sc) {
         cpl_refuse(c, e->space, "%s '%s' with a computed scale", n->op_type, cpl_nname(n));
         return;
@@ -558,7 +580,7 @@ static void h_qdq(cpl *c, const entry *e)
 static const oc_node *shape_reader(cpl *c, const char *v, int64_t pos, int64_t len, int depth)
 {
     oc_node *cons[64];
-    size_t nc = oc_graph_consumers(c->g, v, cons, 64);
+    size_t nc = oc_graph_consumers(cpl_cur(c), v, cons, 64);
     if (nc > 64 || depth > 4) return nc ? cons[0] : NULL;
     for (size_t i = 0; i < nc; i++) {
         oc_node *u = cons[i];
@@ -637,7 +659,7 @@ static void h_conv(cpl *c, const entry *e)
 {
     oc_node *n = e->n;
     if (!data_input(c, e)) return;
-    const oc_tensor *w = cpl_has_input(n, 1) ? oc_graph_weight(c->g, n->inputs[1]) : NULL;
+    const oc_tensor *w = cpl_has_input(n, 1) ? oc_graph_weight(cpl_cur(c), n->inputs[1]) : NULL;
     if (!w || w->ndim < 3) {
         cpl_refuse(c, e->space, "%s '%s' has a computed weight", n->op_type, cpl_nname(n));
         return;
@@ -703,7 +725,7 @@ static void h_conv(cpl *c, const entry *e)
 static void h_gemm(cpl *c, const entry *e)
 {
     oc_node *n = e->n;
-    const oc_tensor *w = cpl_has_input(n, 1) ? oc_graph_weight(c->g, n->inputs[1]) : NULL;
+    const oc_tensor *w = cpl_has_input(n, 1) ? oc_graph_weight(cpl_cur(c), n->inputs[1]) : NULL;
     if (!w || w->ndim != 2 || oc_attr_int(n, "transA", 0)) {
         cpl_refuse(c, e->space, "Gemm '%s' %s", cpl_nname(n), w ? "with transA=1" : "has a computed weight");
         return;
@@ -749,7 +771,7 @@ static void h_gemm(cpl *c, const entry *e)
 static void h_matmul(cpl *c, const entry *e)
 {
     oc_node *n = e->n;
-    const oc_tensor *w = oc_graph_weight(c->g, n->inputs[1]);
+    const oc_tensor *w = oc_graph_weight(cpl_cur(c), n->inputs[1]);
     if (!w || w->ndim < 2) {
         cpl_refuse(c, e->space, "MatMul '%s' multiplies computed tensors", cpl_nname(n));
         return;

@@ -14,10 +14,15 @@
  * read them. Both give the same outputs up to float rounding: a removed
  * channel only ever reaches the graph through the layers that read it.
  *
+ * Layers inside If/Loop/Scan bodies are pruned alike (coupling_sub.c says
+ * which); their edits land in their own graph: new shape constants in the
+ * body, declared shapes in the graph declaring the value or the weight.
+ *
  * With reconstruct=1 each layer whose input channels shrank is refitted by
  * least squares onto the inputs it keeps, against its own outputs in the
  * original model (He et al. 2017, ThiNet), from the Gram matrix of its
- * input over the calibration samples. */
+ * input over the calibration samples; main-graph layers only, as the Gram
+ * matrices are gathered from main-graph activations (prune_gram.c). */
 #include "coupling.h"
 #include "prune.h"
 #include "prune_gram.h"
@@ -70,7 +75,10 @@ typedef struct pctx {
     uint8_t *removed; /* per unit */
     int64_t *kept;    /* per space */
     bool *changed;    /* per group: something goes */
-    const char **replaced; /* shape constants given a new copy */
+    struct replaced {
+        oc_graph *g;      /* the graph defining it */
+        const char *name;
+    } *replaced;          /* shape constants given a new copy */
     size_t n_replaced, cap_replaced;
     size_t n_unfitted;     /* layers reconstruct had to skip */
 } pctx;
@@ -116,6 +124,7 @@ static void weight_norms(const oc_tensor *w, int axis, int64_t count, bool l2, d
 typedef struct act_ctx {
     const oc_coupling *c;
     double **sum; /* per source: per channel sum of |y| */
+    bool *seen;   /* per source: some sample reached it */
     bool oom;
 } act_ctx;
 
@@ -126,7 +135,9 @@ static void act_observe(void *ud, const char *name, const oc_ten *t)
     for (size_t i = 0; i < a->c->n_sources; i++) {
         const oc_csource *src = &a->c->sources[i];
         const oc_cspace *sp = &a->c->spaces[src->space];
-        if (strcmp(sp->value, name) || sp->axis >= t->ndim || t->dims[sp->axis] != sp->size) continue;
+        if (!sp->observable || strcmp(sp->value, name) || sp->axis >= t->ndim || t->dims[sp->axis] != sp->size)
+            continue;
+        a->seen[i] = true;
         int64_t outer = 1, inner = 1, ch = sp->size;
         for (int d = 0; d < sp->axis; d++) outer *= t->dims[d];
         for (int d = sp->axis + 1; d < t->ndim; d++) inner *= t->dims[d];
@@ -153,9 +164,17 @@ static oc_status score_sources(pctx *p, int criterion)
         if (!raw[i]) st = nomem(p);
     }
     if (st == OC_OK && criterion == CRIT_ACTIVATION) {
-        act_ctx a = {.c = c, .sum = raw};
+        act_ctx a = {.c = c, .sum = raw, .seen = oc_calloc(c->n_sources + 1, sizeof(bool))};
         size_t count = 0;
-        st = oc_pass_run_samples(p->r, act_observe, &a, &count);
+        st = a.seen ? oc_pass_run_samples(p->r, act_observe, &a, &count) : nomem(p);
+        /* a layer in a body no sample ran (an If branch the samples do
+         * not take) has no scores: its group stays as it is */
+        for (size_t i = 0; i < c->n_sources && st == OC_OK; i++) {
+            oc_cgroup *gr = &c->groups[c->sources[i].group];
+            if (!a.seen[i] && c->sources[i].graph != p->r->m->graph && !gr->reason)
+                gr->reason = "criterion=activation: no sample reached its layers (a body the samples do not run)";
+        }
+        oc_free(a.seen);
     } else {
         for (size_t i = 0; i < c->n_sources && st == OC_OK; i++) {
             const oc_csource *src = &c->sources[i];
@@ -355,6 +374,7 @@ done:
 typedef struct tedit {
     oc_tensor *t;
     const char *name;
+    oc_graph *g;     /* the graph of a node reading it (the tensor may live in an enclosing one) */
     uint8_t *keep[OC_MAX_DIMS];
     bool consumer;
     oc_node *node;
@@ -385,6 +405,7 @@ static oc_status collect_tedits(pctx *p, tedit **out, size_t *n_out)
         if (k == n) {
             v[n].t = m->t;
             v[n].name = m->name;
+            v[n].g = m->graph;
             n++;
         }
         if (m->role == OC_CROLE_CONSUMER) {
@@ -423,7 +444,22 @@ static int64_t new_numel(const tedit *te, int64_t *nd)
     return numel;
 }
 
-/* Sets the declared dims of value `name` (graph inputs, value_info). */
+/* The graph defining `name` as g sees it: g or an enclosing graph. */
+static oc_graph *defining_graph(oc_graph *g, const char *name)
+{
+    for (; g->parent; g = g->parent) {
+        for (size_t i = 0; i < g->n_inits; i++)
+            if (g->inits[i]->name && !strcmp(g->inits[i]->name, name)) return g;
+        for (size_t i = 0; i < g->n_inputs; i++)
+            if (!strcmp(g->inputs[i]->name, name)) return g;
+        for (size_t i = 0; i < g->n_nodes; i++)
+            for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
+                if (!strcmp(g->nodes[i]->outputs[k], name)) return g;
+    }
+    return g; /* the main graph */
+}
+
+/* Sets the declared dims of value `name` of graph g (inputs, value_info). */
 static void set_value_dim(oc_graph *g, const char *name, int axis, int64_t v)
 {
     oc_value **lists[3] = {g->inputs, g->value_info, g->outputs};
@@ -513,16 +549,16 @@ static oc_status apply_tedit(pctx *p, tedit *te)
     for (int d = 0; d < t->ndim; d++) t->dims[d] = nd[d];
     t->numel = numel;
     for (int d = 0; d < t->ndim; d++)
-        if (te->keep[d]) set_value_dim(p->r->m->graph, te->name, d, nd[d]);
+        if (te->keep[d]) set_value_dim(defining_graph(te->g, te->name), te->name, d, nd[d]);
     return OC_OK;
 }
 
 /* ---- node edits ---- */
 
-static oc_status new_ints(pctx *p, const char *base, const oc_tensor *like, const int64_t *v, int64_t n,
+/* A new int initializer in graph g. */
+static oc_status new_ints(pctx *p, oc_graph *g, const char *base, const oc_tensor *like, const int64_t *v, int64_t n,
                           const char **name)
 {
-    oc_graph *g = p->r->m->graph;
     int dt = like && like->dtype == OC_DTYPE_INT32 ? OC_DTYPE_INT32 : OC_DTYPE_INT64;
     size_t esz = dt == OC_DTYPE_INT32 ? 4 : 8;
     void *buf = oc_malloc((size_t)(n ? n : 1) * esz);
@@ -543,23 +579,23 @@ static oc_status new_ints(pctx *p, const char *base, const oc_tensor *like, cons
     return OC_OK;
 }
 
-/* Replaces constant input k of n by a copy with entry `index` set to v. */
-static oc_status replace_int_input(pctx *p, oc_node *n, size_t k, const int64_t *vals, int64_t count)
+/* Replaces constant input k of n (a node of g) by a copy in g holding
+ * vals; the old one goes later if nothing else reads it. */
+static oc_status replace_int_input(pctx *p, oc_graph *g, oc_node *n, size_t k, const int64_t *vals, int64_t count)
 {
-    oc_graph *g = p->r->m->graph;
     const oc_tensor *old = oc_graph_weight(g, n->inputs[k]);
     char base[512];
     snprintf(base, sizeof(base), "%s_pruned", n->inputs[k]);
     const char *nm;
-    FORWARD_IF_ERROR(new_ints(p, base, old, vals, count, &nm));
+    FORWARD_IF_ERROR(new_ints(p, g, base, old, vals, count, &nm));
     if (p->n_replaced == p->cap_replaced) {
         size_t nc = p->cap_replaced ? 2 * p->cap_replaced : 16;
-        const char **nr = oc_realloc(p->replaced, nc * sizeof(char *));
+        struct replaced *nr = oc_realloc(p->replaced, nc * sizeof(*nr));
         if (!nr) return nomem(p);
         p->replaced = nr;
         p->cap_replaced = nc;
     }
-    p->replaced[p->n_replaced++] = n->inputs[k];
+    p->replaced[p->n_replaced++] = (struct replaced){defining_graph(g, n->inputs[k]), n->inputs[k]};
     oc_node_set_input(g, n, k, nm);
     oc_graph_invalidate(g);
     return OC_OK;
@@ -579,9 +615,8 @@ static oc_attr *attr_mut(oc_node *n, const char *name)
     return NULL;
 }
 
-static oc_status set_ints_attr(pctx *p, oc_node *n, const char *name, const int64_t *v, size_t k)
+static oc_status set_ints_attr(pctx *p, oc_graph *g, oc_node *n, const char *name, const int64_t *v, size_t k)
 {
-    oc_graph *g = p->r->m->graph;
     oc_attr *a = attr_mut(n, name);
     if (!a) a = oc_node_add_attr(g, n, name, OC_ATTR_INTS);
     int64_t *arr = a ? oc_model_alloc(p->r->m, (k ? k : 1) * sizeof(int64_t)) : NULL;
@@ -603,7 +638,7 @@ static int64_t kept_in(const pctx *p, size_t s, int64_t from, int64_t len)
 
 static oc_status apply_edit(pctx *p, const oc_cedit *ed)
 {
-    oc_graph *g = p->r->m->graph;
+    oc_graph *g = ed->graph;
     oc_node *n = ed->node;
     int64_t v[64];
     switch (ed->kind) {
@@ -622,7 +657,7 @@ static oc_status apply_edit(pctx *p, const oc_cedit *ed)
             return oc_fail(p->r->ctx, OC_ERR_INTERNAL, "node '%s' (%s): cannot read its shape input", n->name,
                            n->op_type);
         v[ed->index] = p->kept[ed->space];
-        return replace_int_input(p, n, k, v, cnt);
+        return replace_int_input(p, g, n, k, v, cnt);
     }
     case OC_CEDIT_SPLIT: {
         if (ed->n_sizes > 64) return oc_fail(p->r->ctx, OC_ERR_UNSUPPORTED, "Split '%s': too many outputs", n->name);
@@ -631,12 +666,12 @@ static oc_status apply_edit(pctx *p, const oc_cedit *ed)
             v[k] = kept_in(p, ed->space, off, ed->sizes[k]);
             off += ed->sizes[k];
         }
-        if (n->n_inputs > 1 && *n->inputs[1]) return replace_int_input(p, n, 1, v, (int64_t)ed->n_sizes);
-        if (oc_model_opset(p->r->m, "") < 13) return set_ints_attr(p, n, "split", v, ed->n_sizes);
+        if (n->n_inputs > 1 && *n->inputs[1]) return replace_int_input(p, g, n, 1, v, (int64_t)ed->n_sizes);
+        if (oc_model_opset(p->r->m, "") < 13) return set_ints_attr(p, g, n, "split", v, ed->n_sizes);
         const char *nm;
         char base[512];
         snprintf(base, sizeof(base), "%s_split", n->name && *n->name ? n->name : "split");
-        FORWARD_IF_ERROR(new_ints(p, base, NULL, v, (int64_t)ed->n_sizes, &nm));
+        FORWARD_IF_ERROR(new_ints(p, g, base, NULL, v, (int64_t)ed->n_sizes, &nm));
         const char **ins = oc_model_alloc(p->r->m, 2 * sizeof(char *));
         if (!ins) return nomem(p);
         ins[0] = n->inputs[0];
@@ -661,12 +696,12 @@ static oc_status apply_edit(pctx *p, const oc_cedit *ed)
                 if (cnt <= ed->index || cnt > 64) return oc_fail(p->r->ctx, OC_ERR_INTERNAL, "Slice '%s'", n->name);
                 memcpy(v, cur, (size_t)cnt * sizeof(int64_t));
                 v[ed->index] = which ? f : b;
-                FORWARD_IF_ERROR(set_ints_attr(p, n, which ? "ends" : "starts", v, (size_t)cnt));
+                FORWARD_IF_ERROR(set_ints_attr(p, g, n, which ? "ends" : "starts", v, (size_t)cnt));
             } else {
                 cnt = read_ints(oc_graph_weight(g, n->inputs[1 + which]), v, 64);
                 if (cnt <= ed->index) return oc_fail(p->r->ctx, OC_ERR_INTERNAL, "Slice '%s'", n->name);
                 v[ed->index] = which ? f : b;
-                FORWARD_IF_ERROR(replace_int_input(p, n, 1 + (size_t)which, v, cnt));
+                FORWARD_IF_ERROR(replace_int_input(p, g, n, 1 + (size_t)which, v, cnt));
             }
         }
         return OC_OK;
@@ -676,12 +711,13 @@ static oc_status apply_edit(pctx *p, const oc_cedit *ed)
 }
 
 /* Drops the shape constants this pass replaced, when nothing else reads
- * them (with their graph input entries, for IR < 4 models). */
+ * them (with their main-graph input entries, for IR < 4 models). */
 static void drop_replaced(pctx *p)
 {
-    oc_graph *g = p->r->m->graph;
     for (size_t i = 0; i < p->n_replaced; i++) {
-        const char *name = p->replaced[i];
+        oc_graph *g = p->replaced[i].g;
+        const char *name = p->replaced[i].name;
+        /* readers in g's bodies count as their If/Loop/Scan node */
         bool used = oc_graph_consumers(g, name, NULL, 0) > 0;
         for (size_t k = 0; k < g->n_outputs && !used; k++) used = !strcmp(g->outputs[k]->name, name);
         if (used) continue;
@@ -695,9 +731,9 @@ static void drop_replaced(pctx *p)
         for (size_t k = 0; k < g->n_inits; k++)
             if (!g->inits[k]->name || strcmp(g->inits[k]->name, name)) g->inits[w++] = g->inits[k];
         g->n_inits = w;
-        w = 0;
+        w = 0; /* a body's inputs are positional: they stay */
         for (size_t k = 0; k < g->n_inputs; k++)
-            if (strcmp(g->inputs[k]->name, name)) g->inputs[w++] = g->inputs[k];
+            if (g->parent || strcmp(g->inputs[k]->name, name)) g->inputs[w++] = g->inputs[k];
         g->n_inputs = w;
         oc_graph_invalidate(g);
     }
@@ -713,6 +749,11 @@ static const oc_prune_layer *layer_of(const oc_prune_layer *v, size_t n, const o
 }
 
 #define MAX_UNFITTED 6
+
+static const char *node_label(const oc_node *n)
+{
+    return n->name && *n->name ? n->name : n->n_outputs ? n->outputs[0] : "";
+}
 
 static void unfitted(pctx *p, const oc_node *n, const char *why)
 {
@@ -732,9 +773,17 @@ static oc_status reconstruct(pctx *p, oc_prune_layer *layers, size_t n_layers)
     oc_gram *grams = NULL;
     size_t n = 0;
     oc_status st = todo && sel ? OC_OK : nomem(p);
+    size_t n_body = 0;
+    const oc_node *body_first = NULL;
     for (size_t i = 0; i < c->n_members && st == OC_OK; i++) {
         const oc_cmember *m = &c->members[i];
         if (m->role != OC_CROLE_CONSUMER || !p->changed[c->spaces[m->space].group]) continue;
+        /* Gram matrices come from main-graph activations (prune_gram.c):
+         * a layer inside a body keeps its weights as they are, pruned */
+        if (m->graph != r->m->graph) {
+            if (!n_body++) body_first = m->node;
+            continue;
+        }
         const oc_prune_layer *l = layer_of(layers, n_layers, m->node);
         bool listed = false; /* a weight read by several layers is listed once */
         for (size_t k = 0; k < n_layers && !l; k++) listed |= !strcmp(layers[k].w_name, m->name);
@@ -803,6 +852,10 @@ static oc_status reconstruct(pctx *p, oc_prune_layer *layers, size_t n_layers)
     }
     if (p->n_unfitted > MAX_UNFITTED)
         oc_pass_notice(r, "channel: and %zu more layers not refitted", p->n_unfitted - MAX_UNFITTED);
+    if (n_body)
+        oc_pass_notice(r, "channel: %zu layers inside If/Loop/Scan bodies ('%s'%s) not refitted: refits use "
+                       "main-graph activations only; they are pruned as without reconstruct",
+                       n_body, node_label(body_first), n_body > 1 ? ", ..." : "");
     if (grams)
         for (size_t i = 0; i < n; i++) oc_gram_free(&grams[i]);
     oc_free(grams);
@@ -838,6 +891,10 @@ static void report_refusals(pctx *p)
         }
     }
     if (more) oc_pass_notice(p->r, "channel: and %zu more groups left alone", more);
+    if (c->n_unshaped)
+        oc_pass_notice(p->r, "channel: left %zu layers inside If/Loop/Scan bodies alone ('%s'%s): their output "
+                       "shapes are unknown (no probe run reached the body, and its value_info does not say)",
+                       c->n_unshaped, node_label(c->unshaped_first), c->n_unshaped > 1 ? ", ..." : "");
 }
 
 static oc_status run(pctx *p)
@@ -856,8 +913,8 @@ static oc_status run(pctx *p)
     for (size_t gi = 0; gi < c->n_groups; gi++) n_changed += p->changed[gi];
     if (!n_changed) {
         if (!c->n_groups)
-            oc_pass_notice(r, "channel: nothing to remove: no prunable layer in the main graph (layers inside "
-                              "If/Loop/Scan subgraphs are not pruned structurally)");
+            oc_pass_notice(r, "channel: nothing to remove: no prunable layer (Conv, ConvTranspose, Gemm or MatMul "
+                              "with a constant weight and a known output shape)");
         else
             oc_pass_notice(r, "channel: nothing to remove (%zu groups, %zu left alone)", c->n_groups,
                            r->rep ? r->rep->groups_skipped : 0);
@@ -882,7 +939,7 @@ static oc_status run(pctx *p)
         before += tv[i].t->numel;
         if (!tv[i].node || !layer_weight(tv[i].node, tv[i].name)) continue;
         const oc_prune_layer *l = layer_of(layers, n_layers, tv[i].node);
-        oc_prune_layer tmp = {.g = r->m->graph, .node = tv[i].node, .w_name = tv[i].name, .w = tv[i].t};
+        oc_prune_layer tmp = {.g = tv[i].g, .node = tv[i].node, .w_name = tv[i].name, .w = tv[i].t};
         oc_prune_report_layer(r, l ? l : &tmp, tv[i].t->numel - numel);
     }
     for (size_t i = 0; i < n_tv && st == OC_OK; i++) st = apply_tedit(p, &tv[i]);
@@ -891,7 +948,7 @@ static oc_status run(pctx *p)
             if (p->changed[c->spaces[c->edits[i].space].group]) st = apply_edit(p, &c->edits[i]);
         for (size_t s = 0; s < c->n_spaces && st == OC_OK; s++)
             if (p->changed[c->spaces[s].group] && p->kept[s] < c->spaces[s].size)
-                set_value_dim(r->m->graph, c->spaces[s].value, c->spaces[s].axis, p->kept[s]);
+                set_value_dim(c->spaces[s].graph, c->spaces[s].value, c->spaces[s].axis, p->kept[s]);
         if (st == OC_OK) drop_replaced(p);
     }
     if (st == OC_OK) {

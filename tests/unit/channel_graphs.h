@@ -1,9 +1,10 @@
 /* channel_graphs.h: building small models by hand for the channel-pruning
  * tests (test_coupling.c, test_prune_channel.c): a model with one graph,
  * values, nodes from "a,b" input lists, attributes, random weights, Conv
- * and BatchNormalization layers, and the graphs both tests use (a residual
- * block, a Concat, a depthwise conv, Flatten/Reshape to Gemm). Functions are
- * static inline so a test that leaves some unused still builds. */
+ * and BatchNormalization layers, subgraph bodies, and the graphs both tests
+ * use (a residual block, a Concat, a depthwise conv, Flatten/Reshape to
+ * Gemm, layers inside If branches and a Loop body). Functions are static
+ * inline so a test that leaves some unused still builds. */
 #ifndef OC_TEST_CHANNEL_GRAPHS_H
 #define OC_TEST_CHANNEL_GRAPHS_H
 
@@ -135,21 +136,37 @@ static inline void floats(const char *name, int64_t n, const float *v)
     oc_tensor_set_data(m, t, b, (size_t)n * sizeof(float));
 }
 
-static inline oc_node *conv(const char *name, const char *in, const char *out, int64_t cout, int64_t cin, int64_t k,
-                     int64_t group)
+/* A Conv node in the current graph whose weights `name`.w and `name`.b are
+ * initializers of graph wg (an enclosing graph: outer-scope weights), made
+ * unless wg already has them. */
+static inline oc_node *conv_at(oc_graph *wg, const char *name, const char *in, const char *out, int64_t cout,
+                               int64_t cin, int64_t k, int64_t group)
 {
     char w[64], b[64], ins[200];
     snprintf(w, sizeof(w), "%s.w", name);
     snprintf(b, sizeof(b), "%s.b", name);
     int64_t wd[4] = {cout, cin / group, k, k}, bd[1] = {cout};
-    weight(w, 4, wd);
-    weight(b, 1, bd);
+    oc_graph *here = g;
+    g = wg;
+    bool have = false;
+    for (size_t i = 0; i < g->n_inits; i++) have |= !strcmp(g->inits[i]->name, w);
+    if (!have) {
+        weight(w, 4, wd);
+        weight(b, 1, bd);
+    }
+    g = here;
     snprintf(ins, sizeof(ins), "%s,%s,%s", in, w, b);
     oc_node *n = node("Conv", name, ins, out);
     int64_t pads[4] = {k / 2, k / 2, k / 2, k / 2};
     a_ints(n, "pads", pads, 4);
     if (group > 1) a_int(n, "group", group);
     return n;
+}
+
+static inline oc_node *conv(const char *name, const char *in, const char *out, int64_t cout, int64_t cin, int64_t k,
+                            int64_t group)
+{
+    return conv_at(g, name, in, out, cout, cin, k, group);
 }
 
 static inline void bn(const char *name, const char *in, const char *out, int64_t c)
@@ -233,6 +250,175 @@ static inline void build_flatten(void)
     node("MatMul", "fc2", "bf,fc2.w", "z");
     output("y");
     output("z");
+}
+
+/* ---- subgraphs ---- */
+
+/* Nodes, weights, inputs and outputs go to a new body of the current graph
+ * until end_body(). */
+static inline oc_graph *begin_body(const char *name)
+{
+    oc_graph *b = oc_graph_new(m, g);
+    b->name = oc_model_strdup(m, name);
+    b->inputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
+    b->outputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
+    g = b;
+    return b;
+}
+
+static inline void end_body(void)
+{
+    g = g->parent;
+}
+
+static inline void a_graph(oc_node *n, const char *name, oc_graph *body)
+{
+    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_GRAPH);
+    a->g = body;
+}
+
+static inline void scalar_init(const char *name, int dtype, int64_t v)
+{
+    oc_tensor *t = oc_graph_add_initializer(g, name, dtype, 0, NULL);
+    size_t sz = dtype == OC_DTYPE_BOOL ? 1 : dtype == OC_DTYPE_FLOAT ? 4 : 8;
+    void *b = oc_calloc(1, 8);
+    if (dtype == OC_DTYPE_BOOL) *(uint8_t *)b = (uint8_t)(v != 0);
+    else if (dtype == OC_DTYPE_FLOAT) *(float *)b = (float)v;
+    else *(int64_t *)b = v;
+    oc_tensor_set_data(m, t, b, sz);
+}
+
+/* A body value declared with value_info [1, c, ?, ?] (symbolic spatial
+ * dims, as exporters write them). */
+static inline void partial_info(const char *name, int64_t c)
+{
+    int64_t d[4] = {1, c, -1, -1};
+    oc_graph_add_value_info(g, name, OC_DTYPE_FLOAT, 4, d);
+}
+
+enum {
+    IF_PLAIN = 0,     /* then: t1 (weights in the main graph) -> Relu -> t2; else: e1 -> Relu -> e2 */
+    IF_SHARED = 1,    /* both branches' first conv read one main-graph weight, s1 */
+    IF_OUTPUT = 2,    /* the then branch ends at its Relu: those channels reach the branch output */
+    IF_READER = 3,    /* a main-graph node reads t1.w as well */
+    IF_SAMENAMES = 4, /* both branches call their layers c1, c2 (own weights c1.w... in each) and their values
+                       * h1, hr, hy (value_info [1, 8, ?, ?] each) */
+    IF_CAPTURED = 5,  /* the then branch adds a main-graph value to t1's output */
+    IF_RESHAPE = 6,   /* then: t1 -> Relu -> Reshape (its shape a main-graph constant) -> MatMul;
+                       * else: e1 -> Relu -> e2 -> GlobalAveragePool -> Flatten */
+};
+
+static oc_graph *then_g, *else_g;
+static float if_thr = 10; /* the If takes then when max(x) > if_thr: x is in [-1, 1] */
+
+/* x [1, 3, 6, 6] -> If (max(x) > if_thr) whose branches hold
+ * Conv -> Relu -> Conv (8 channels in between, 4 out) -> y. */
+static inline void build_if(int variant)
+{
+    begin();
+    input4("x", 3, 6);
+    oc_graph *mg = g;
+    oc_node *mx = node("ReduceMax", "mx", "x", "mx");
+    a_int(mx, "keepdims", 0);
+    int64_t sd[1] = {1};
+    oc_tensor *t = oc_graph_add_initializer(g, "thr", OC_DTYPE_FLOAT, 0, sd);
+    float *tv = oc_malloc(sizeof(float));
+    *tv = if_thr;
+    oc_tensor_set_data(m, t, tv, sizeof(float));
+    node("Greater", "gt", "mx,thr", "cond");
+    if (variant == IF_CAPTURED) conv("side", "x", "side", 8, 3, 1, 1);
+    if (variant == IF_RESHAPE) {
+        int64_t shp[2] = {1, 288};
+        ints("shp", 2, shp);
+    }
+    bool same = variant == IF_SAMENAMES;
+    then_g = begin_body("then");
+    const char *first = variant == IF_SHARED ? "s1" : same ? "c1" : "t1";
+    conv_at(same ? g : mg, first, "x", same ? "h1" : "t1o", variant == IF_OUTPUT ? 4 : 8, 3, 3, 1);
+    const char *r_in = same ? "h1" : "t1o";
+    if (variant == IF_CAPTURED) {
+        node("Add", "cap", "t1o,side", "t1s");
+        r_in = "t1s";
+    }
+    node("Relu", "tr", r_in, same ? "hr" : "tr");
+    if (variant == IF_OUTPUT) {
+        output("tr");
+    } else if (variant == IF_RESHAPE) {
+        node("Reshape", "rs", "tr,shp", "tf");
+        int64_t wd[2] = {288, 4};
+        weight("fc.w", 2, wd);
+        node("MatMul", "fc", "tf,fc.w", "ty");
+        output("ty");
+    } else {
+        conv(same ? "c2" : "t2", same ? "hr" : "tr", same ? "hy" : "ty", 4, 8, 3, 1);
+        output(same ? "hy" : "ty");
+    }
+    if (same) {
+        partial_info("h1", 8);
+        partial_info("hr", 8);
+    }
+    end_body();
+    else_g = begin_body("else");
+    conv_at(variant == IF_SHARED ? mg : g, variant == IF_SHARED ? "s1" : same ? "c1" : "e1", "x",
+            same ? "h1" : "e1o", 8, 3, 3, 1);
+    node("Relu", "er", same ? "h1" : "e1o", same ? "hr" : "er");
+    conv(same ? "c2" : "e2", same ? "hr" : "er", same ? "hy" : "ey", 4, 8, 1, 1);
+    if (variant == IF_RESHAPE) {
+        node("GlobalAveragePool", "gap", "ey", "eg");
+        node("Flatten", "fl", "eg", "ef");
+        output("ef");
+    } else {
+        output(same ? "hy" : "ey");
+    }
+    if (same) {
+        partial_info("h1", 8);
+        partial_info("hr", 8);
+    }
+    end_body();
+    oc_node *in = node("If", "if", "cond", "y");
+    a_graph(in, "then_branch", then_g);
+    a_graph(in, "else_branch", else_g);
+    output("y");
+    if (variant == IF_READER) {
+        node("ReduceSum", "wsum", "t1.w", "wsum");
+        output("wsum");
+    }
+}
+
+static oc_graph *loop_g;
+
+/* x [1, 3, 6, 6] -> Loop (`trips` iterations) whose body maps the carried
+ * v by Conv (8) -> Relu -> Conv (3) -> v_final. info: the body declares
+ * l1o and lr as [1, 8, ?, ?]. */
+static inline void build_loop(int64_t trips, bool info)
+{
+    begin();
+    input4("x", 3, 6);
+    scalar_init("trips", OC_DTYPE_INT64, trips);
+    scalar_init("go", OC_DTYPE_BOOL, 1);
+    loop_g = begin_body("body");
+    int64_t sd[1] = {0};
+    g->inputs[g->n_inputs++] = mkval("i", 0, sd);
+    g->inputs[g->n_inputs - 1]->type.elem_type = OC_DTYPE_INT64;
+    g->inputs[g->n_inputs++] = mkval("c_in", 0, sd);
+    g->inputs[g->n_inputs - 1]->type.elem_type = OC_DTYPE_BOOL;
+    int64_t vd[4] = {1, 3, 6, 6};
+    g->inputs[g->n_inputs++] = mkval("v", 4, vd);
+    node("Identity", "cid", "c_in", "c_out");
+    conv("l1", "v", "l1o", 8, 3, 3, 1);
+    node("Relu", "lr", "l1o", "lr");
+    conv("l2", "lr", "v_out", 3, 8, 3, 1);
+    output("c_out");
+    g->outputs[g->n_outputs - 1]->type.elem_type = OC_DTYPE_BOOL;
+    output("v_out");
+    if (info) {
+        partial_info("l1o", 8);
+        partial_info("lr", 8);
+    }
+    end_body();
+    oc_node *lp = node("Loop", "loop", "trips,go,x", "v_final");
+    a_graph(lp, "body", loop_g);
+    output("v_final");
 }
 
 #endif

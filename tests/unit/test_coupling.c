@@ -3,7 +3,8 @@
  * channels a group has, which tensors it slices and which layers read it,
  * and the refusals (a graph output, a Reshape splitting the channels, an
  * op over the channel axis, an op the analysis does not know) with the
- * names they give. */
+ * names they give; layers inside If branches and a Loop body: their groups,
+ * weights stored in the main graph, and what refuses them there. */
 #include "ir/ir.h"
 #include "passes/coupling.h"
 #include "unit.h"
@@ -85,6 +86,13 @@ static const oc_cmember *member(const oc_coupling *c, const char *name, int axis
     for (size_t i = 0; i < c->n_members; i++)
         if (!strcmp(c->members[i].name, name) && c->members[i].axis == axis) return &c->members[i];
     return NULL;
+}
+
+/* The group of value/axis 1 in graph gr (a body), or NULL. */
+static const oc_cgroup *group_in(const oc_coupling *c, const oc_graph *gr, const char *value)
+{
+    int64_t gi = c ? oc_coupling_group_in(c, gr, value, 1) : -1;
+    return gi < 0 ? NULL : &c->groups[gi];
 }
 
 static bool has_reason(const oc_cgroup *gr, const char *text)
@@ -277,6 +285,117 @@ static void test_excluded(void)
     oc_model_free(m);
 }
 
+/* Conv -> Relu -> Conv in each branch of an If: one group per branch,
+ * with the weights wherever they are stored; the branch outputs refuse. */
+static void test_if_branches(void)
+{
+    if_thr = 10; /* the probe's zero input takes else; then runs too */
+    build_if(IF_PLAIN);
+    oc_coupling *c = analyze();
+    const oc_cgroup *t = group_in(c, then_g, "t1o"), *e = group_in(c, else_g, "e1o");
+    CHECK(t && !t->reason && e && !e->reason && t != e);
+    CHECK(t == group_in(c, then_g, "tr") && e == group_in(c, else_g, "er"));
+    CHECK_EQ_INT(t ? t->channels : -1, 8);
+    CHECK_EQ_INT(t ? (long long)t->n_sources : -1, 1);
+    CHECK_EQ_INT(t ? (long long)t->n_consumers : -1, 1);
+    const oc_cmember *w = c ? member(c, "t1.w", 0) : NULL; /* stored in the main graph */
+    CHECK(w && w->role == OC_CROLE_SOURCE && w->graph == then_g);
+    CHECK(c && member(c, "t2.w", 1) && member(c, "t2.w", 1)->role == OC_CROLE_CONSUMER);
+    CHECK(c && oc_coupling_group_of(c, "t1o", 1) < 0); /* not a main-graph value */
+    CHECK(has_reason(group_in(c, then_g, "ty"), "reaches output 'ty' of the then_branch of If 'if'"));
+    CHECK(has_reason(group_in(c, else_g, "ey"), "reaches output 'ey' of the else_branch of If 'if'"));
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    /* one weight read by both branches: one group over both */
+    build_if(IF_SHARED);
+    c = analyze();
+    t = group_in(c, then_g, "t1o");
+    CHECK(t && !t->reason && t == group_in(c, else_g, "e1o"));
+    CHECK_EQ_INT(t ? t->channels : -1, 8);
+    CHECK_EQ_INT(t ? (long long)t->n_sources : -1, 2);
+    CHECK_EQ_INT(t ? (long long)t->n_consumers : -1, 2);
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    /* sibling branches naming their values alike: one space each, shapes
+     * from each branch's value_info (the observer reports neither) */
+    build_if(IF_SAMENAMES);
+    c = analyze();
+    t = group_in(c, then_g, "h1");
+    e = group_in(c, else_g, "h1");
+    CHECK(t && !t->reason && e && !e->reason && t != e);
+    CHECK_EQ_INT(t ? (long long)t->n_sources : -1, 1); /* c1.w of each branch is its own */
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+}
+
+/* What refuses a branch's group: its channels reaching the branch output,
+ * its weight read by a node outside the analysis, a captured value. */
+static void test_if_refusals(void)
+{
+    if_thr = 10;
+    build_if(IF_OUTPUT);
+    oc_coupling *c = analyze();
+    CHECK(has_reason(group_in(c, then_g, "t1o"), "reaches output 'tr' of the then_branch of If 'if'"));
+    const oc_cgroup *e = group_in(c, else_g, "e1o");
+    CHECK(e && !e->reason);
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_if(IF_READER);
+    c = analyze();
+    CHECK(has_reason(group_in(c, then_g, "t1o"), "constant 't1.w' is also read by node 'wsum' (ReduceSum)"));
+    e = group_in(c, else_g, "e1o");
+    CHECK(e && !e->reason);
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_if(IF_CAPTURED);
+    c = analyze();
+    CHECK(has_reason(group_in(c, then_g, "t1o"), "'side' is captured from an enclosing graph by the then_branch"));
+    CHECK(has_reason(group(c, "side", 1), "read inside a subgraph of node 'if' (If)"));
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+}
+
+/* A Loop body: shapes from its iterations; a body that never runs has
+ * them from its value_info, or its layers are counted as unshaped. */
+static void test_loop_body(void)
+{
+    build_loop(2, false);
+    oc_coupling *c = analyze();
+    const oc_cgroup *gr = group_in(c, loop_g, "l1o");
+    CHECK(gr && !gr->reason && gr == group_in(c, loop_g, "lr"));
+    CHECK(has_reason(group_in(c, loop_g, "v_out"), "reaches output 'v_out' of the body of Loop 'loop'"));
+    CHECK_EQ_INT(c ? (long long)c->n_unshaped : -1, 0);
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_loop(0, false);
+    c = analyze();
+    CHECK(c && !group_in(c, loop_g, "l1o"));
+    CHECK_EQ_INT(c ? (long long)c->n_unshaped : -1, 2);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_loop(0, true);
+    c = analyze();
+    gr = group_in(c, loop_g, "l1o");
+    CHECK(gr && !gr->reason && gr->channels == 8);
+    CHECK_EQ_INT(c ? (long long)c->n_unshaped : -1, 1); /* l2: v_out is declared without a shape */
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_residual);
@@ -287,5 +406,8 @@ int main(void)
     RUN(test_bad_reshape);
     RUN(test_refusals);
     RUN(test_excluded);
+    RUN(test_if_branches);
+    RUN(test_if_refusals);
+    RUN(test_loop_body);
     UNIT_END("coupling");
 }

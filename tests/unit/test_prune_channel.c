@@ -6,7 +6,8 @@
  * its channel counts at multiples of round_to and survives a save and a
  * reload. Data-aware cases (criterion=activation, reconstruct=1) run on a
  * folder of .npy samples written here; a refit must lower the error
- * against the original model's outputs on those samples.
+ * against the original model's outputs on those samples. Layers inside If
+ * branches and a Loop body are pruned the same way, both branches checked.
  *
  * With OC_TEST_CHANNEL_DUMP=DIR set, each mask/remove pair is also written
  * to DIR/caseN-mask.onnx and DIR/caseN-remove.onnx, for comparing in ONNX
@@ -183,11 +184,18 @@ static bool prune(const char *spec, const char *data)
     return ok;
 }
 
+static void count_float(void *ud, oc_graph *gr, oc_node *cn, oc_tensor *t)
+{
+    (void)gr;
+    (void)cn;
+    if (t->dtype == OC_DTYPE_FLOAT) *(int64_t *)ud += t->numel;
+}
+
+/* Float weight elements in every graph. */
 static int64_t params(void)
 {
     int64_t n = 0;
-    for (size_t i = 0; i < g->n_inits; i++)
-        if (g->inits[i]->dtype == OC_DTYPE_FLOAT) n += g->inits[i]->numel;
+    oc_model_foreach_weight(m, count_float, &n);
     return n;
 }
 
@@ -199,10 +207,24 @@ static double max_rel_diff(const float *a, const float *b, int64_t n)
     return worst;
 }
 
+static int64_t w_dim_in(oc_graph *gr, const char *name, int axis)
+{
+    const oc_tensor *t = oc_graph_initializer(gr, name);
+    return t && axis < t->ndim ? t->dims[axis] : -1;
+}
+
 static int64_t w_dim(const char *name, int axis)
 {
-    const oc_tensor *t = oc_graph_initializer(g, name);
-    return t && axis < t->ndim ? t->dims[axis] : -1;
+    return w_dim_in(g, name, axis);
+}
+
+/* Dim `axis` of value_info `name` of graph gr, or -1. */
+static int64_t vi_dim(const oc_graph *gr, const char *name, int axis)
+{
+    for (size_t i = 0; i < gr->n_value_info; i++)
+        if (!strcmp(gr->value_info[i]->name, name) && axis < gr->value_info[i]->type.ndim)
+            return gr->value_info[i]->type.dims[axis].value;
+    return -1;
 }
 
 static void dump(int id, const char *which)
@@ -379,6 +401,147 @@ static void test_grouped(void)
     oc_model_free(m);
 }
 
+static void build_if_plain(void)
+{
+    build_if(IF_PLAIN);
+}
+
+static void build_if_shared(void)
+{
+    build_if(IF_SHARED);
+}
+
+static void build_if_samenames(void)
+{
+    build_if(IF_SAMENAMES);
+}
+
+static void build_if_reshape(void)
+{
+    build_if(IF_RESHAPE);
+}
+
+static void build_loop2(void)
+{
+    build_loop(2, false);
+}
+
+/* Conv -> Relu -> Conv in both branches of an If, the run taking one
+ * branch then the other: the inner channels go, wherever the weights are
+ * stored, and removing gives what masking gives. */
+static void test_if_branches(void)
+{
+    static const float thr[2] = {-10, 10}; /* max(x) > -10: then; > 10: else */
+    for (int k = 0; k < 2; k++) {
+        if_thr = thr[k];
+        mask_vs_remove(build_if_plain, "ratio=0.5", NULL);
+        CHECK_EQ_INT(w_dim("t1.w", 0), 4); /* an outer-scope initializer */
+        CHECK_EQ_INT(w_dim_in(then_g, "t1.w", 0), 4);
+        CHECK_EQ_INT(w_dim_in(then_g, "t2.w", 1), 4);
+        CHECK_EQ_INT(w_dim_in(then_g, "t2.w", 0), 4); /* the branch output stays */
+        CHECK_EQ_INT(w_dim_in(else_g, "e1.w", 0), 4);
+        CHECK_EQ_INT(w_dim_in(else_g, "e1.b", 0), 4);
+        CHECK_EQ_INT(w_dim_in(else_g, "e2.w", 1), 4);
+        oc_model_free(m);
+        /* one weight for both branches' first convs: the same channels go */
+        mask_vs_remove(build_if_shared, "ratio=0.5", NULL);
+        CHECK_EQ_INT(w_dim("s1.w", 0), 4);
+        CHECK_EQ_INT(w_dim_in(then_g, "t2.w", 1), 4);
+        CHECK_EQ_INT(w_dim_in(else_g, "e2.w", 1), 4);
+        oc_model_free(m);
+        /* sibling branches with the same value and weight names (each its
+         * own tensors), shapes from value_info */
+        mask_vs_remove(build_if_samenames, "ratio=0.5", NULL);
+        CHECK_EQ_INT(w_dim_in(then_g, "c1.w", 0), 4);
+        CHECK_EQ_INT(w_dim_in(then_g, "c2.w", 1), 4);
+        CHECK_EQ_INT(w_dim_in(else_g, "c1.w", 0), 4);
+        CHECK_EQ_INT(w_dim_in(else_g, "c2.w", 1), 4);
+        CHECK_EQ_INT(vi_dim(then_g, "hr", 1), 4);
+        CHECK_EQ_INT(vi_dim(else_g, "hr", 1), 4);
+        oc_model_free(m);
+    }
+    /* a Reshape inside a branch whose shape constant is the main graph's:
+     * the branch gets its own new one, the old one goes */
+    if_thr = -10;
+    mask_vs_remove(build_if_reshape, "ratio=0.5", NULL);
+    CHECK_EQ_INT(w_dim_in(then_g, "fc.w", 0), 144);
+    CHECK(!oc_graph_initializer(g, "shp"));
+    const oc_node *rs = NULL;
+    for (size_t i = 0; i < then_g->n_nodes; i++)
+        if (!strcmp(then_g->nodes[i]->op_type, "Reshape")) rs = then_g->nodes[i];
+    const oc_tensor *shp = NULL;
+    for (size_t i = 0; rs && i < then_g->n_inits; i++)
+        if (!strcmp(then_g->inits[i]->name, rs->inputs[1])) shp = then_g->inits[i];
+    CHECK(shp && shp->numel == 2 && oc_tensor_get(shp, 1) == 144);
+    oc_model_free(m);
+    /* it writes and loads back, computing the same */
+    build_if(IF_PLAIN);
+    CHECK(prune("channel:ratio=0.5", NULL));
+    static float y0[MAXV], y1[MAXV];
+    int64_t n0 = run(3, y0);
+    char dir[] = "/tmp/oc_prune_channel_XXXXXX", path[256];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/m.onnx", dir);
+    oc_ctx c;
+    oc_ctx_init(&c);
+    oc_save_opts so = oc_save_opts_default();
+    CHECK(oc_model_save_file(&c, m, path, &so) == OC_OK);
+    oc_model_free(m);
+    m = NULL;
+    CHECK(oc_model_load_file(&c, path, NULL, &m) == OC_OK);
+    if (m) {
+        g = m->graph;
+        int64_t n1 = run(3, y1);
+        CHECK(n0 > 0 && n0 == n1 && max_rel_diff(y0, y1, n0) == 0);
+    }
+    unlink(path);
+    rmdir(dir);
+    oc_model_free(m);
+}
+
+/* A branch whose channels reach its output is left alone, with the reason;
+ * the other branch is still pruned. */
+static void test_if_refused(void)
+{
+    if_thr = 10;
+    build_if(IF_OUTPUT);
+    memset(&rep, 0, sizeof(rep));
+    CHECK(prune("channel:ratio=0.5", NULL));
+    CHECK_EQ_INT(w_dim("t1.w", 0), 4); /* 4 channels, all kept */
+    CHECK_EQ_INT(w_dim_in(else_g, "e1.w", 0), 4);
+    CHECK(strstr(rep.notices, "reaches output 'tr' of the then_branch of If 'if'") != NULL);
+    oc_model_free(m);
+    build_if(IF_READER);
+    memset(&rep, 0, sizeof(rep));
+    CHECK(prune("channel:ratio=0.5", NULL));
+    CHECK_EQ_INT(w_dim("t1.w", 0), 8);
+    CHECK_EQ_INT(w_dim_in(else_g, "e1.w", 0), 4);
+    CHECK(strstr(rep.notices, "constant 't1.w' is also read by node 'wsum'") != NULL);
+    oc_model_free(m);
+}
+
+/* A Loop body pruned like a graph of its own (shapes from its iterations);
+ * one that never runs has shapes from its value_info or is said to be left. */
+static void test_loop_body(void)
+{
+    mask_vs_remove(build_loop2, "ratio=0.5", NULL);
+    CHECK_EQ_INT(w_dim_in(loop_g, "l1.w", 0), 4);
+    CHECK_EQ_INT(w_dim_in(loop_g, "l2.w", 1), 4);
+    CHECK_EQ_INT(w_dim_in(loop_g, "l2.w", 0), 3);
+    oc_model_free(m);
+    build_loop(0, true);
+    CHECK(prune("channel:ratio=0.5", NULL));
+    CHECK_EQ_INT(w_dim_in(loop_g, "l1.w", 0), 4);
+    CHECK_EQ_INT(vi_dim(loop_g, "lr", 1), 4);
+    oc_model_free(m);
+    build_loop(0, false);
+    memset(&rep, 0, sizeof(rep));
+    CHECK(prune("channel:ratio=0.5", NULL));
+    CHECK_EQ_INT(w_dim_in(loop_g, "l1.w", 0), 8);
+    CHECK(strstr(rep.notices, "left 2 layers inside If/Loop/Scan bodies alone ('l1'") != NULL);
+    oc_model_free(m);
+}
+
 /* A folder of n samples s<k>/x.npy of shape [1, 3, h, h]. */
 static bool write_samples(char *dir, int n, int64_t h)
 {
@@ -463,6 +626,19 @@ static void test_reconstruct(void)
     CHECK(write_samples(dir8, NS, 8));
     mask_vs_remove(build_residual, "ratio=0.5,criterion=activation,reconstruct=1", dir8);
     oc_model_free(m);
+    /* body layers: pruned, not refitted (said once); with activation scores
+     * a branch no sample takes is left alone */
+    if_thr = 10;
+    memset(&rep, 0, sizeof(rep));
+    mask_vs_remove(build_if_plain, "ratio=0.5,reconstruct=1", dir);
+    CHECK_EQ_INT(w_dim_in(else_g, "e2.w", 1), 4);
+    CHECK(strstr(rep.notices, "layers inside If/Loop/Scan bodies") && strstr(rep.notices, "not refitted"));
+    oc_model_free(m);
+    mask_vs_remove(build_if_plain, "ratio=0.5,criterion=activation", dir);
+    CHECK_EQ_INT(w_dim_in(else_g, "e2.w", 1), 4);
+    CHECK_EQ_INT(w_dim_in(then_g, "t2.w", 1), 8);
+    CHECK(strstr(rep.notices, "no sample reached its layers") != NULL);
+    oc_model_free(m);
     remove_samples(dir, NS);
     remove_samples(dir8, NS);
 }
@@ -477,6 +653,9 @@ int main(void)
     RUN(test_split_slice);
     RUN(test_gates);
     RUN(test_grouped);
+    RUN(test_if_branches);
+    RUN(test_if_refused);
+    RUN(test_loop_body);
     RUN(test_reconstruct);
     UNIT_END("prune_channel");
 }
