@@ -62,6 +62,8 @@ static const char compress_help[] =
     "  --exclude-node NAME       leave node NAME in float (repeatable)\n"
     "  --only-node NAME          compress only the named nodes (repeatable)\n"
     "  --keep-first-last         leave the first and last weighted layers in float\n"
+    "  --round-to N              --prune channel keeps channel counts at multiples\n"
+    "                            of N (its round_to option)\n"
     "  --calib SRC               calibration samples: the same as --data SRC\n"
     "\n"
     "quality gate (the output is compared with its input on samples, as by\n"
@@ -646,7 +648,7 @@ int cmd_compress(int argc, char **argv)
     memset(&rs, 0, sizeof(rs));
     const char *excl_ops[MAX_LIST], *excl_nodes[MAX_LIST], *only_nodes[MAX_LIST];
     const char **inputs = calloc((size_t)argc + 1, sizeof(*inputs));
-    const char *recipe_path = NULL, *preset_needing_data = NULL;
+    const char *recipe_path = NULL, *preset_needing_data = NULL, *round_to = NULL;
     size_t gate_limit = 0;
     bool gate_limit_given = false, jobs_given = false, options_done = false;
     int rc = 0;
@@ -685,7 +687,7 @@ int cmd_compress(int argc, char **argv)
         static const char *const valued[] = {"--quant", "--prune", "--exclude-op", "--exclude-node", "--only-node",
                                              "-o", "--output", "--output-dir", "-j", "--jobs", "--report",
                                              "--preset", "--recipe", "--min-cosine", "--max-drop", "--gate-data",
-                                             "--gate-limit", NULL};
+                                             "--gate-limit", "--round-to", NULL};
         const char *v = NULL;
         for (int k = 0; valued[k]; k++)
             if (!strcmp(a, valued[k])) {
@@ -739,6 +741,8 @@ int cmd_compress(int argc, char **argv)
                 rc = r2;
                 goto done;
             }
+        } else if (!strcmp(a, "--round-to")) {
+            round_to = v;
         } else if (!strcmp(a, "--keep-first-last")) {
             cs.keep_first_last = true;
         } else if (!strcmp(a, "--exclude-op")) {
@@ -817,6 +821,11 @@ int cmd_compress(int argc, char **argv)
         if (rc) goto done;
     }
 
+    if (round_to && oc_pipeline_set(&ctx, cs.pl, "prune", "channel", "round_to", round_to, "--round-to") != OC_OK) {
+        cli_error("compress: %s", ctx.msg);
+        rc = oc_status_exit_code(ctx.status);
+        goto done;
+    }
     /* the recipe's settings, where the command line did not say */
     if (!cs.da.src && rs.data) cs.da.src = rs.data;
     if (!cs.da.o.limit && rs.limit > 0) cs.da.o.limit = (size_t)rs.limit;

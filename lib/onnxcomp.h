@@ -685,6 +685,12 @@ void oc_pipeline_free(oc_pipeline *p);
  * A bad name, option or value fails naming the pass, the option and what it
  * accepts. */
 oc_status oc_pipeline_add(oc_ctx *ctx, oc_pipeline *p, const char *stage, const char *spec);
+/* Sets option `key` of every `stage` `pass` step already added to `value`
+ * (for a command-line flag standing for it, named `flag` in errors): a
+ * usage error when no such step is there, or one gave the key another
+ * value. */
+oc_status oc_pipeline_set(oc_ctx *ctx, oc_pipeline *p, const char *stage, const char *pass, const char *key,
+                          const char *value, const char *flag);
 size_t oc_pipeline_size(const oc_pipeline *p);
 /* Whether some pass needs samples (--data). */
 bool oc_pipeline_needs_data(const oc_pipeline *p, const char **which);

@@ -219,6 +219,30 @@ oc_status oc_pipeline_add(oc_ctx *ctx, oc_pipeline *p, const char *stage, const 
     return OC_OK;
 }
 
+static size_t opt_index(const oc_pass *ps, const char *key);
+
+oc_status oc_pipeline_set(oc_ctx *ctx, oc_pipeline *p, const char *stage, const char *pass, const char *key,
+                          const char *value, const char *flag)
+{
+    size_t hits = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        step *st = &p->steps[i];
+        if (strcmp(st->pass->stage, stage) || strcmp(st->pass->name, pass)) continue;
+        size_t oi = opt_index(st->pass, key);
+        if (oi == st->pass->n_opts) return oc_fail(ctx, OC_ERR_INTERNAL, "%s: no option '%s'", pass, key);
+        /* an explicit key=value in the pass spec wins over the flag only if they agree */
+        double v;
+        FORWARD_IF_ERROR(parse_value(ctx, st->pass, &st->pass->opts[oi], value, strlen(value), &v));
+        if (st->vals.given[oi] && st->vals.v[oi] != v)
+            return oc_fail(ctx, OC_ERR_USAGE, "%s %s disagrees with %s:%s=%g", flag, value, pass, key, st->vals.v[oi]);
+        st->vals.v[oi] = v;
+        st->vals.given[oi] = true;
+        hits++;
+    }
+    if (!hits) return oc_fail(ctx, OC_ERR_USAGE, "%s applies to --%s %s, which is not given", flag, stage, pass);
+    return OC_OK;
+}
+
 static bool step_needs_data(const step *s)
 {
     return s->pass->needs_data || (s->pass->wants_data && s->pass->wants_data(&s->vals));

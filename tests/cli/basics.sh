@@ -161,3 +161,23 @@ grep -q "DequantizeLinear" "$tmp/out" && pass "weights feed DequantizeLinear" ||
 expect "--keep-first-last" 0 "$oc" compress "$model" -o "$tmp/q2.onnx" --quant weight:min_elems=1 --keep-first-last
 expect "--exclude-op" 0 "$oc" compress "$model" -o "$tmp/q3.onnx" --quant weight:min_elems=1 --exclude-op Conv
 "$oc" info "$tmp/q3.onnx" | grep -q DequantizeLinear && fail "--exclude-op leaves Conv in float" "quantized" || pass "--exclude-op leaves Conv in float"
+
+# --round-to N stands for --prune channel's round_to option
+/usr/bin/python3 - "$tmp/two.onnx" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+r = np.random.default_rng(3)
+w1 = numpy_helper.from_array(r.standard_normal((20, 3, 3, 3)).astype(np.float32), "w1")
+w2 = numpy_helper.from_array(r.standard_normal((5, 20, 1, 1)).astype(np.float32), "w2")
+g = helper.make_graph([helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1]),
+                       helper.make_node("Relu", ["a"], ["b"]), helper.make_node("Conv", ["b", "w2"], ["y"])],
+                      "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w1, w2])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+PY
+expect "--round-to" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/r8.onnx" --prune channel:ratio=0.3 --round-to 8
+kept=$(/usr/bin/python3 -c "import onnx,sys; m=onnx.load(sys.argv[1]); print([t.dims[0] for t in m.graph.initializer if t.name=='w1'][0])" "$tmp/r8.onnx" 2>&1)
+[ "$kept" = 16 ] && pass "--round-to 8 keeps 16 of 20 channels at ratio 0.3" || fail "--round-to 8 keeps 16 of 20 channels at ratio 0.3" "kept $kept"
+expect "--round-to without --prune channel" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/r9.onnx" --quant weight --round-to 8
+grep -q "prune channel" "$tmp/err" && pass "--round-to says it needs --prune channel" || fail "--round-to says it needs --prune channel" "$(cat "$tmp/err")"
+expect "--round-to disagreeing with round_to" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/r9.onnx" --prune channel:round_to=4 --round-to 8
