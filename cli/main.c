@@ -51,6 +51,7 @@ static const char usage_text[] =
 
 int main(int argc, char **argv)
 {
+    oc_blas_park();
     if (argc < 2) {
         fputs(usage_text, stderr);
         return 1;

@@ -502,6 +502,14 @@ typedef struct oc_run_opts {
  * scopes and finds a kernel for every node (subgraphs included). An op or
  * attribute the interpreter lacks fails here, naming the node. The session
  * borrows the model, which must outlive it. */
+/* OpenBLAS starts its thread pool as the program loads, and each pool
+ * thread spins (sched_yield) for about 0.1 s waiting for work: on a short
+ * run, a core taken from the interpreter's own threads (calibration runs
+ * whole samples side by side, one single-threaded session each). A program
+ * may call this first thing in main: the pool stops, and sessions asking
+ * for a thread count set it, those with threads = 0 OpenBLAS's original
+ * one. A no-op with a BLAS that has no such pool. */
+void oc_blas_park(void);
 oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_session **out);
 void oc_session_free(oc_session *s);
 /* The graph inputs that are not initializers, in order; the outputs. */

@@ -408,6 +408,20 @@ static oc_status plan_watch(oc_ctx *ctx, oc_session *s)
     return OC_OK;
 }
 
+/* OpenBLAS's own thread count, kept by oc_blas_park for sessions that ask
+ * for no particular count (0 until then: such sessions leave OpenBLAS as it
+ * is). Written once, before any session. */
+static int blas_default;
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void oc_blas_park(void)
+{
+    if (!blas_thread_shutdown_ || blas_default) return;
+    blas_default = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    blas_thread_shutdown_();
+}
+
 oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_session **out)
 {
     *out = NULL;
@@ -421,7 +435,9 @@ oc_status oc_session_new(oc_ctx *ctx, oc_model *m, const oc_run_opts *opts, oc_s
     s->m = m;
     oc_strmap_init(&s->defs);
     s->threads = opts && opts->threads > 0 ? opts->threads : 0;
-    if (s->threads > 0) openblas_set_num_threads(s->threads);
+    /* only on a change: setting a count re-creates a parked pool */
+    const int want = s->threads > 0 ? s->threads : blas_default;
+    if (want > 0 && want != openblas_get_num_threads()) openblas_set_num_threads(want);
     oc_status st = plan_graph(ctx, s, m->graph, NULL, &s->main);
     if (st == OC_OK) st = plan_watch(ctx, s);
     if (st != OC_OK) {
