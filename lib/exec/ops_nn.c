@@ -233,6 +233,17 @@ static void matmul_2d(int dtype, int64_t M, int64_t N, int64_t K, const void *A,
     if (M == 0 || N == 0 || K == 0) return;
     const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     if (dtype == OC_DTYPE_FLOAT) {
+        if (M == 1) {
+            /* one row (a batch-1 Gemm, the usual classifier head): a
+             * matrix-vector product, which reads B once, where sgemm would
+             * first copy all of B into its packed layout */
+            const int inc_a = ta ? (int)lda : 1;
+            if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, (float)alpha, B, (int)ldb, A, inc_a,
+                                accumulate ? 1.0f : 0.0f, C, 1);
+            else cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, (float)alpha, B, (int)ldb, A, inc_a,
+                             accumulate ? 1.0f : 0.0f, C, 1);
+            return;
+        }
         cblas_sgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, (float)alpha, A, (int)lda, B, (int)ldb,
                     accumulate ? 1.0f : 0.0f, C, (int)N);
         return;
