@@ -43,6 +43,7 @@ typedef struct oc_op_def {
     extern const size_t oc_ops_##name##_count
 OC_OP_FAMILY(elementwise);
 OC_OP_FAMILY(shape);
+OC_OP_FAMILY(index);
 OC_OP_FAMILY(nn);
 OC_OP_FAMILY(reduce);
 OC_OP_FAMILY(rnn);

@@ -327,7 +327,7 @@ static oc_status run_quantize(oc_kctx *k, const oc_ten *const *in, size_t n_in, 
 
     qlayout L;
     FORWARD_IF_ERROR(q_layout(k, x, scale, zp, &L));
-    int32_t lo, hi;
+    int32_t lo = 0, hi = 0;
     q_bounds(odt, &lo, &hi);
     FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], odt, x->ndim, x->dims));
     float *sc;
@@ -751,7 +751,7 @@ static oc_status run_qlinear_matmul(oc_kctx *k, const oc_ten *const *in, size_t 
                             (long long)yz->numel);
         yzv = q_get(yz->dtype, yz->data, 0);
     }
-    int32_t lo, hi;
+    int32_t lo = 0, hi = 0;
     q_bounds(odt, &lo, &hi);
     mm_plan p;
     FORWARD_IF_ERROR(mm_plan_init(k, a, b, &p));
@@ -1065,7 +1065,7 @@ static oc_status run_qlinear_conv(oc_kctx *k, const oc_ten *const *in, size_t n_
             return oc_kfail(k, OC_ERR_INVALID, "bias has %lld elements, want %lld", (long long)bias->numel,
                             (long long)g.M);
     }
-    int32_t lo, hi;
+    int32_t lo = 0, hi = 0;
     q_bounds(odt, &lo, &hi);
     int32_t *wzp = NULL, *acc = NULL;
     float *mult = NULL;

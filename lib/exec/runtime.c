@@ -294,7 +294,7 @@ static void build_table(void)
         const oc_op_def *defs;
         const size_t *n;
     } families[] = {
-        {oc_ops_elementwise, &oc_ops_elementwise_count}, {oc_ops_shape, &oc_ops_shape_count},
+        {oc_ops_elementwise, &oc_ops_elementwise_count}, {oc_ops_shape, &oc_ops_shape_count}, {oc_ops_index, &oc_ops_index_count},
         {oc_ops_nn, &oc_ops_nn_count},                   {oc_ops_reduce, &oc_ops_reduce_count},
         {oc_ops_rnn, &oc_ops_rnn_count},                 {oc_ops_quant, &oc_ops_quant_count},
         {oc_ops_control, &oc_ops_control_count},
