@@ -181,3 +181,21 @@ kept=$(/usr/bin/python3 -c "import onnx,sys; m=onnx.load(sys.argv[1]); print([t.
 expect "--round-to without --prune channel" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/r9.onnx" --quant weight --round-to 8
 grep -q "prune channel" "$tmp/err" && pass "--round-to says it needs --prune channel" || fail "--round-to says it needs --prune channel" "$(cat "$tmp/err")"
 expect "--round-to disagreeing with round_to" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/r9.onnx" --prune channel:round_to=4 --round-to 8
+
+# static calibration runs samples on one worker per core: byte-identical to
+# one thread, and an error names the first bad sample in sample order
+/usr/bin/python3 - "$tmp/cal" <<'PY'
+import os, sys, numpy as np
+r = np.random.default_rng(5)
+for k in range(12):
+    d = os.path.join(sys.argv[1], "s%02d" % k)
+    os.makedirs(d)
+    np.save(os.path.join(d, "x.npy"), r.standard_normal((1, 3, 8, 8)).astype(np.float32))
+PY
+expect "static, 1 thread" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/s1.onnx" --quant static --data "$tmp/cal" --threads 1
+expect "static, 2 threads" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/s2.onnx" --quant static --data "$tmp/cal" --threads 2
+cmp -s "$tmp/s1.onnx" "$tmp/s2.onnx" && pass "static: 2 threads byte-identical to 1" || fail "static: 2 threads byte-identical to 1" "outputs differ"
+/usr/bin/python3 -c "import numpy as np, sys; [np.save(sys.argv[1] + '/s%02d/x.npy' % k, np.zeros((1, 3, 9, 9), np.float32)) for k in (4, 9)]" "$tmp/cal"
+expect "static, bad samples, 2 threads" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/s3.onnx" --quant static --data "$tmp/cal" --threads 2
+grep -q "s04" "$tmp/err" && ! grep -q "s09" "$tmp/err" && [ "$(wc -l < "$tmp/err")" = 1 ] && [ ! -e "$tmp/s3.onnx" ] &&
+    pass "static, bad samples: one line naming the first bad one, no output" || fail "static, bad samples: one line naming the first bad one, no output" "$(cat "$tmp/err")"

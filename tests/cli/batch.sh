@@ -423,6 +423,39 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# a model over 64 MiB: its fingerprint is hashed on a second thread while it
+# compresses and recorded; the next run hashes it on the main thread to tell
+# whether the output is up to date, and the two must agree
+
+F=$tmp/fp
+mkdir -p "$F"
+if $py - "$F/m.onnx" > "$tmp/py.err" 2>&1 <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+dim, layers = 1700, 6
+rng = np.random.default_rng(7)
+nodes, inits, x = [], [], "x"
+for l in range(layers):
+    inits.append(numpy_helper.from_array(rng.standard_normal((dim, dim)).astype(np.float32), "w%d" % l))
+    y = "y%d" % l if l < layers - 1 else "y"
+    nodes.append(helper.make_node("MatMul", [x, "w%d" % l], [y], name="mm%d" % l))
+    x = y
+g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, dim])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, dim])], inits)
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+PY
+then
+    expect "64 MiB+ model: first run" 0 "$oc" compress "$F/m.onnx" -o "$F/o.onnx" $W8
+    case "$(meta "$F/o.onnx" onnxcomp.input)" in "$(stat -c %s "$F/m.onnx") bytes, hash "*) pass "64 MiB+ model: fingerprint recorded" ;;
+        *) fail "64 MiB+ model: fingerprint recorded" "$(meta "$F/o.onnx" onnxcomp.input)" ;; esac
+    expect "64 MiB+ model: second run" 0 "$oc" compress "$F/m.onnx" -o "$F/o.onnx" $W8
+    err_has "64 MiB+ model: skipped as up to date (the two hashes agree)" "skipped \(up to date\)"
+    rm -rf "$F"
+else
+    fail "64 MiB+ model: generate" "$(tail -2 "$tmp/py.err")"
+fi
+
+# ---------------------------------------------------------------------------
 # interrupted batches: exit 128 + signal, nothing partial, no temp files
 
 B=$tmp/big

@@ -220,6 +220,49 @@ static void tensor_get_types(void)
     CHECK(oc_tensor_get(&t, 9) == 0.0); /* out of range reads nothing */
 }
 
+/* The name index follows edits made through the edit functions (no rebuild
+ * per edit), and the readers map answers like the scan, before and after
+ * edits drop it. */
+static void index_through_edits(void)
+{
+    build();
+    oc_node *c[4];
+    CHECK(oc_graph_producer(g, "a", NULL) != NULL); /* index built */
+    const char *in[] = {"b"}, *out[] = {"z"};
+    oc_node *t = oc_graph_add_node(g, 1, "Tanh", NULL, "t", 1, in, 1, out);
+    CHECK(oc_graph_producer(g, "z", NULL) == t);
+    int64_t d[1] = {2};
+    oc_tensor *k = oc_graph_add_initializer(g, "k", OC_DTYPE_FLOAT, 1, d);
+    CHECK(oc_graph_weight(g, "k") == k);
+    oc_graph_remove_node(g, t);
+    CHECK(oc_graph_producer(g, "z", NULL) == NULL);
+    CHECK_EQ_INT(g->n_nodes, 3);
+    oc_graph_remove_initializer(g, "k");
+    CHECK(oc_graph_weight(g, "k") == NULL && oc_graph_initializer(g, "w") != NULL);
+    /* a name defined again after its definition went */
+    const char *out2[] = {"z"};
+    oc_node *t2 = oc_graph_add_node(g, 3, "Tanh", NULL, "t2", 1, in, 1, out2);
+    CHECK(oc_graph_producer(g, "z", NULL) == t2);
+    oc_ctx ctx;
+    oc_ctx_init(&ctx);
+    CHECK(oc_graph_verify(&ctx, g) == OC_OK);
+
+    oc_graph_cache_readers(g, true);
+    CHECK_EQ_INT(oc_graph_consumers(g, "b", c, 4), 2); /* r2 and t2, in node order */
+    CHECK(c[0] == g->nodes[2] && c[1] == t2);
+    CHECK_EQ_INT(oc_graph_consumers(g, "a", c, 1), 1);
+    CHECK_EQ_INT(oc_graph_consumers(g, "nothing", c, 4), 0);
+    const char *in3[] = {"a", "a"}, *out3[] = {"q"};
+    oc_graph_add_node(g, SIZE_MAX, "Mul", NULL, "sq", 2, in3, 1, out3); /* drops the map */
+    CHECK_EQ_INT(oc_graph_consumers(g, "a", c, 4), 2); /* add and sq, sq once */
+    oc_graph_rename_uses(g, "a", "b");
+    CHECK_EQ_INT(oc_graph_consumers(g, "a", c, 4), 0);
+    CHECK_EQ_INT(oc_graph_consumers(g, "b", c, 4), 4);
+    oc_graph_cache_readers(g, false);
+    CHECK_EQ_INT(oc_graph_consumers(g, "b", c, 4), 4);
+    done();
+}
+
 int main(void)
 {
     RUN(lookups);
@@ -231,5 +274,6 @@ int main(void)
     RUN(remove_dead_and_unique_names);
     RUN(constant_weights);
     RUN(tensor_get_types);
+    RUN(index_through_edits);
     UNIT_END("graph");
 }
