@@ -91,6 +91,25 @@ static void visit_graph(wctx *w, oc_graph *g)
         return;
     }
     if (n) memcpy(snap, g->nodes, n * sizeof(oc_node *));
+    /* which layers feed magnitude/log computations, asked of the graph as it
+     * is (the edits below only add weights' DequantizeLinear nodes, which
+     * change no layer output's readers), from the readers map rather than
+     * one scan per layer */
+    bool *sens = oc_calloc(n + 1, sizeof(bool));
+    if (!sens) {
+        oc_free(snap);
+        w->st = oc_fail(w->r->ctx, OC_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if (w->keep_sensitive) {
+        oc_graph_cache_readers(g, true);
+        for (size_t i = 0; i < n; i++) {
+            int ch, red;
+            const bool layer = weight_slot(snap[i], 0, w->gather, &ch, &red) >= 0 || !strcmp(snap[i]->op_type, "MatMul");
+            sens[i] = layer && snap[i]->n_outputs && oc_qdq_feeds_sensitive(g, snap[i]->outputs[0], 0);
+        }
+        oc_graph_cache_readers(g, false);
+    }
     for (size_t i = 0; i < n && w->st == OC_OK; i++) {
         oc_node *nd = snap[i];
         oc_node_foreach_subgraph(nd, visit_sub, w);
@@ -108,7 +127,7 @@ static void visit_graph(wctx *w, oc_graph *g)
             continue;
         }
         if (weight_slot(nd, t->ndim, w->gather, &ch, &red) < 0) continue;
-        if (w->keep_sensitive && nd->n_outputs && oc_qdq_feeds_sensitive(g, nd->outputs[0], 0)) {
+        if (sens[i]) {
             oc_pass_notice(w->r, "weight: kept '%s' (%s) in float: it feeds a magnitude/log computation",
                            nd->name ? nd->name : name, nd->op_type);
             w->r->rep->weights_skipped++;
@@ -142,6 +161,7 @@ static void visit_graph(wctx *w, oc_graph *g)
             qo.symmetric = strcmp(nd->op_type, "Conv") != 0 && strcmp(nd->op_type, "ConvTranspose") != 0;
         w->st = oc_qdq_weight(w->r, home, c, name, t, &qo, w->per_channel || w->block, NULL);
     }
+    oc_free(sens);
     oc_free(snap);
 }
 
