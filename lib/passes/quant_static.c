@@ -924,12 +924,28 @@ static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int p
     }
     for (size_t i = 0; i < n_nodes; i++) snap[i] = g->nodes[ord[i]];
     oc_free(ord);
+    /* which layers feed magnitude/log computations, asked of the graph as it
+     * is now, from the readers map (the edits below add weights' and biases'
+     * DequantizeLinear nodes, which change no layer output's readers) */
+    bool *sens = oc_calloc(n_nodes + 1, sizeof(bool));
+    if (!sens) {
+        oc_free(snap);
+        return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    }
+    oc_graph_cache_readers(g, true);
+    for (size_t i = 0; i < n_nodes; i++) {
+        size_t sl;
+        int ax, bs;
+        const char *wn = weight_opnd(snap[i], &sl, &ax, &bs);
+        sens[i] = wn && *wn && sensitive_layer(s, g, snap[i]);
+    }
+    oc_graph_cache_readers(g, false);
     for (size_t i = 0; i < n_nodes && st == OC_OK; i++) {
         oc_node *n = snap[i];
         size_t slot;
         int axis, bias_slot;
         const char *wname = weight_opnd(n, &slot, &axis, &bias_slot);
-        if (!wname || !*wname || !oc_pass_node_selected(r, n) || in_norm(gs, n) || sensitive_layer(s, g, n)) continue;
+        if (!wname || !*wname || !oc_pass_node_selected(r, n) || in_norm(gs, n) || sens[i]) continue;
         mark *in = get_mark(s, n->inputs[0]);
         if (!in || !in->done) continue; /* the activation stays float: so does the weight */
         if (phase == 2) {
@@ -987,6 +1003,7 @@ static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int p
             st = quantize_bias(s, g, n, bias_slot, in, sc.scale, sc.scale_numel, done);
         oc_qweight_free(&sc);
     }
+    oc_free(sens);
     oc_free(snap);
     return st;
 }
