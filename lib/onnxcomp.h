@@ -683,6 +683,8 @@ typedef struct oc_pipeline_report {
     int64_t weights_prunable;        /* ... out of how many */
     int64_t channels_removed;        /* output channels the channel pass removed */
     size_t groups_skipped;           /* channel groups it had to leave alone */
+    size_t groups_approx;            /* channel groups it pruned through a normalisation (norm=approx):
+                                      * their outputs are approximate */
     char notices[4096];              /* one notice per line */
     size_t notices_len;
 } oc_pipeline_report;

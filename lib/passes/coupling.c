@@ -516,6 +516,17 @@ void cpl_add_source(cpl *c, oc_node *n, const char *w, int w_axis, size_t s, int
                                               .w_axis = w_axis, .space = s, .offset = offset, .count = count};
 }
 
+/* e->n, a normalisation over the channels of e->space, is let through
+ * (norm_approx): the group it ends up in is pruned approximately. */
+void cpl_add_approx(cpl *c, const entry *e)
+{
+    priv *p = c->priv;
+    for (size_t i = 0; i < c->n_approx; i++)
+        if (c->approx[i].node == e->n) return;
+    if (!cpl_grow(c, (void **)&c->approx, &p->cap_approx, c->n_approx + 1, sizeof(oc_capprox))) return;
+    c->approx[c->n_approx++] = (oc_capprox){.node = e->n, .graph = p->cur, .space = e->space};
+}
+
 /* ---- small helpers for handlers ---- */
 
 
@@ -784,11 +795,15 @@ static oc_status finish(cpl *c)
         c->groups[c->sources[i].group].n_sources++;
     }
     for (size_t i = 0; i < c->n_edits; i++) c->groups[c->spaces[c->edits[i].space].group].n_edits++;
+    for (size_t i = 0; i < c->n_approx; i++) {
+        oc_cgroup *gr = &c->groups[c->spaces[c->approx[i].space].group];
+        if (!gr->n_approx++) gr->approx = c->approx[i].node;
+    }
     return OC_OK;
 }
 
 
-oc_status oc_coupling_analyze(oc_pass_run *r, oc_coupling **out)
+oc_status oc_coupling_analyze(oc_pass_run *r, const oc_coupling_opts *o, oc_coupling **out)
 {
     *out = NULL;
     if (!cpl_table_sorted()) return oc_fail(r->ctx, OC_ERR_INTERNAL, "coupling: the op table is not sorted");
@@ -805,6 +820,7 @@ oc_status oc_coupling_analyze(oc_pass_run *r, oc_coupling **out)
     c->shape_source = "value_info";
     p->r = r;
     p->opset = oc_model_opset(r->m, "");
+    p->norm_approx = o && o->norm_approx;
     p->cur = c->g;
     oc_strmap_init(&p->shape_map);
     oc_strmap_init(&p->space_map);
@@ -849,6 +865,7 @@ void oc_coupling_free(oc_coupling *c)
     oc_free(c->members);
     oc_free(c->edits);
     oc_free(c->sources);
+    oc_free(c->approx);
     oc_free(c->groups);
     oc_free(c->unit);
     oc_free(c->unit_group);
@@ -898,5 +915,8 @@ void oc_coupling_describe(const oc_coupling *c, size_t gi, char *buf, size_t cap
     for (size_t i = 0; i < c->n_edits; i++)
         if (c->spaces[c->edits[i].space].group == gi)
             PUT("  edit %s %s [%d]\n", edit_names[c->edits[i].kind], cpl_nname(c->edits[i].node), c->edits[i].index);
+    for (size_t i = 0; i < c->n_approx; i++)
+        if (c->spaces[c->approx[i].space].group == gi)
+            PUT("  approx %s (%s)\n", cpl_nname(c->approx[i].node), c->approx[i].node->op_type);
 #undef PUT
 }

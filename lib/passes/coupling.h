@@ -41,6 +41,17 @@
  * every If; a body the runs never reach falls back on its value_info, where
  * symbolic dims stay unknown.
  *
+ * A normalisation over the channel axis (a ReduceMean whose only reduced
+ * axis is the channels', a LayerNormalization over the last axis) mixes
+ * every channel into the statistics of each: removing some changes the
+ * others' values, so by default it refuses its group like a Softmax does.
+ * With oc_coupling_opts.norm_approx it is let through as an approximation
+ * (what LLM-Pruner-style structured pruning does): the ReduceMean becomes
+ * a sink whose reduced axis (size 1) is not coupled, the LayerNormalization
+ * passes its channels on and its scale and bias are sliced, and the group
+ * records the node (oc_capprox) so the pass can say its result is no
+ * longer exact.
+ *
  * The analysis only reads the model; lib/passes/prune_channel.c decides
  * and edits. Groups are built over every Conv, ConvTranspose, Gemm and
  * MatMul with a constant float weight, in the main graph and in bodies. */
@@ -115,9 +126,19 @@ typedef struct oc_csource {
     size_t group;
 } oc_csource;
 
+/* A normalisation over the channels of `space` let through (norm_approx):
+ * pruning its group makes the group's results approximate. */
+typedef struct oc_capprox {
+    const oc_node *node;
+    oc_graph *graph;     /* node's graph */
+    size_t space;
+} oc_capprox;
+
 typedef struct oc_cgroup {
     int64_t channels;    /* units: channel sets removed together */
     size_t n_spaces, n_members, n_sources, n_edits, n_consumers;
+    size_t n_approx;     /* normalisation nodes let through (norm_approx) */
+    const oc_node *approx; /* the first of them, for messages */
     const char *reason;  /* NULL when the group can be pruned */
     const char *first_value; /* a value of the group, for messages */
 } oc_cgroup;
@@ -135,6 +156,8 @@ typedef struct oc_coupling {
     size_t n_sources;
     oc_cgroup *groups;
     size_t n_groups;
+    oc_capprox *approx;
+    size_t n_approx;
     /* element e of space s (e = s.base + j) belongs to unit unit[e];
      * unit_group[u] is its group */
     int64_t n_elems, n_units;
@@ -152,13 +175,20 @@ typedef struct oc_coupling {
     struct oc_cpl_priv *priv;
 } oc_coupling;
 
+/* What the analysis lets through. Zeroed (or a NULL pointer): exact
+ * pruning only. */
+typedef struct oc_coupling_opts {
+    bool norm_approx;    /* normalisations over the channel axis do not refuse their group (oc_capprox) */
+} oc_coupling_opts;
+
 /* Analyses r->m: the main graph and every subgraph body. Layers the
  * user's selection excludes (oc_pass_node_selected) refuse their groups.
  * With r->popts->data_src the first sample gives the shapes (a generated
- * run fills in bodies it does not reach). On success *out is freed with
- * oc_coupling_free(); refusals are results, not failures: only
- * out-of-memory and a model the analysis cannot read fail. */
-oc_status oc_coupling_analyze(oc_pass_run *r, oc_coupling **out);
+ * run fills in bodies it does not reach). `o` may be NULL. On success
+ * *out is freed with oc_coupling_free(); refusals are results, not
+ * failures: only out-of-memory and a model the analysis cannot read
+ * fail. */
+oc_status oc_coupling_analyze(oc_pass_run *r, const oc_coupling_opts *o, oc_coupling **out);
 void oc_coupling_free(oc_coupling *c);
 
 /* The group holding space `value`/`axis` of the main graph, or -1. */

@@ -55,6 +55,7 @@ struct oc_cpl_priv {
     oc_pass_run *r;
     oc_status st;
     int64_t opset;
+    bool norm_approx;    /* oc_coupling_opts.norm_approx */
     /* graphs; handlers look names up in `cur`, the graph being walked */
     cgraph *graphs;
     size_t n_graphs, cap_graphs;
@@ -79,7 +80,7 @@ struct oc_cpl_priv {
     size_t cap_visited, n_visited;
     reader *readers;
     size_t n_readers, cap_readers;
-    size_t cap_members, cap_edits, cap_sources;
+    size_t cap_members, cap_edits, cap_sources, cap_approx;
     char **strs;
     size_t n_strs, cap_strs;
 };
@@ -111,6 +112,7 @@ oc_cedit *cpl_add_edit(cpl *c, oc_cedit_kind kind, oc_node *n, size_t s, int ind
 void cpl_add_member(cpl *c, const entry *e, oc_node *n, const char *name, int axis, size_t s, int64_t offset,
                        int64_t len, oc_crole role);
 void cpl_add_source(cpl *c, oc_node *n, const char *w, int w_axis, size_t s, int64_t offset, int64_t count);
+void cpl_add_approx(cpl *c, const entry *e);
 void cpl_bind(cpl *c, const entry *e, oc_node *n, const char *value, int axis, size_t s, int64_t offset,
                  int64_t len);
 bool cpl_fail_nomem(cpl *c);

@@ -470,7 +470,13 @@ static void h_axis_op(cpl *c, const entry *e)
     h_unary(c, e);
 }
 
-/* LayerNormalization normalises every axis from `axis` on. */
+/* What a refusal adds when norm_approx would have let the op through. */
+#define NORM_HINT " (norm=approx prunes through it, approximately)"
+
+/* LayerNormalization normalises every axis from `axis` on. Over the
+ * channel axis alone (the last) and with norm_approx, it passes the
+ * channels on and its scale and bias are sliced: an approximation, the
+ * statistics then cover the kept channels only. */
 static void h_layernorm(cpl *c, const entry *e)
 {
     oc_node *n = e->n;
@@ -478,8 +484,27 @@ static void h_layernorm(cpl *c, const entry *e)
     const shrec *si = cpl_need_shape(c, e, n->inputs[0]);
     if (!si) return;
     int ax = cpl_norm_axis(oc_attr_int(n, "axis", -1), si->ndim);
-    if (ax < 0 || e->axis >= ax || cpl_has_output(n, 1) || cpl_has_output(n, 2)) {
-        cpl_refuse(c, e->space, "op '%s' over the channel axis at node '%s'", n->op_type, cpl_nname(n));
+    bool stats = cpl_has_output(n, 1) || cpl_has_output(n, 2);
+    bool alone = ax >= 0 && ax == si->ndim - 1 && e->axis == ax && !stats;
+    if (alone && c->priv->norm_approx) {
+        int64_t s = cpl_out_space(c, e, 0, ax);
+        if (s < 0) return;
+        cpl_bind(c, e, n, n->inputs[0], ax, (size_t)s, 0, -1);
+        for (size_t k = 1; k <= 2 && k < n->n_inputs; k++) {
+            if (!cpl_has_input(n, k)) continue;
+            const oc_tensor *t = oc_graph_weight(cpl_cur(c), n->inputs[k]);
+            if (!t) {
+                cpl_refuse(c, e->space, "%s '%s' has a computed scale or bias", n->op_type, cpl_nname(n));
+                return;
+            }
+            cpl_add_member(c, e, n, n->inputs[k], t->ndim - 1, (size_t)s, 0, -1, OC_CROLE_PARAM);
+        }
+        cpl_add_approx(c, e);
+        return;
+    }
+    if (ax < 0 || e->axis >= ax || stats) {
+        cpl_refuse(c, e->space, "op '%s' over the channel axis at node '%s'%s", n->op_type, cpl_nname(n),
+                   alone ? NORM_HINT : "");
         return;
     }
     if (e->out && e->slot != 0) return;
@@ -540,7 +565,17 @@ static void h_reduce(cpl *c, const entry *e)
             if (!red[a] && ++seen == e->axis) break;
     }
     if (a >= si->ndim || red[a]) {
-        cpl_refuse(c, e->space, "op '%s' over the channel axis at node '%s'", n->op_type, cpl_nname(n));
+        /* a ReduceMean keeping dims over the channel axis alone: the mean
+         * (or variance) of a decomposed LayerNorm; with norm_approx a sink
+         * whose size-1 output axis carries no channels */
+        bool alone = a < si->ndim && keep && !e->out && !strcmp(n->op_type, "ReduceMean");
+        for (int d = 0; d < si->ndim && alone; d++) alone = red[d] == (d == a);
+        if (alone && c->priv->norm_approx) {
+            cpl_add_approx(c, e);
+            return;
+        }
+        cpl_refuse(c, e->space, "op '%s' over the channel axis at node '%s'%s", n->op_type, cpl_nname(n),
+                   alone ? NORM_HINT : "");
         return;
     }
     int ao = a;

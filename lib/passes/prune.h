@@ -70,7 +70,7 @@ oc_status oc_pass_prune_channel(oc_pass_run *r);
 #define OC_MAGNITUDE_N_OPTS 6
 #define OC_WANDA_N_OPTS 5
 #define OC_NM_N_OPTS 6
-#define OC_CHANNEL_N_OPTS 9
+#define OC_CHANNEL_N_OPTS 10
 extern const oc_pass_opt oc_magnitude_opts[OC_MAGNITUDE_N_OPTS];
 extern const oc_pass_opt oc_wanda_opts[OC_WANDA_N_OPTS];
 extern const oc_pass_opt oc_nm_opts[OC_NM_N_OPTS];

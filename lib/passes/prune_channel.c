@@ -14,6 +14,13 @@
  * read them. Both give the same outputs up to float rounding: a removed
  * channel only ever reaches the graph through the layers that read it.
  *
+ * Except with norm=approx: a group whose channels reach a LayerNorm over
+ * them (coupling.h) is then pruned too, the normalisation's mean and
+ * variance taken over the kept channels only. The result is approximate
+ * (and mode=mask, which keeps the statistics, no longer equals it); each
+ * such group gets a notice naming the normalisation, and the summary and
+ * the report (groups_approx) count them.
+ *
  * Layers inside If/Loop/Scan bodies are pruned alike (coupling_sub.c says
  * which); their edits land in their own graph: new shape constants in the
  * body, declared shapes in the graph declaring the value or the weight.
@@ -50,10 +57,12 @@ const oc_pass_opt oc_channel_opts[OC_CHANNEL_N_OPTS] = {
     {"samples", OC_OPT_INT, "256", 1, 1e9, NULL, "calibration samples (--limit overrides)"},
     {"mode", OC_OPT_ENUM, "remove", 0, 0, "remove|mask",
      "remove the channels, or only zero their outgoing weights (a same-shape model for checks)"},
+    {"norm", OC_OPT_ENUM, "keep", 0, 0, "keep|approx",
+     "channels reaching a LayerNorm over the channel axis stay, or go (approximate: its statistics change)"},
 };
 
 enum { OPT_RATIO, OPT_SCOPE, OPT_CRITERION, OPT_ROUND_TO, OPT_MAX_LAYER, OPT_MIN_CHANNELS, OPT_RECONSTRUCT,
-       OPT_SAMPLES, OPT_MODE, OPT_COUNT };
+       OPT_SAMPLES, OPT_MODE, OPT_NORM, OPT_COUNT };
 _Static_assert(sizeof(oc_channel_opts) / sizeof(oc_channel_opts[0]) == OPT_COUNT, "one row per option");
 
 enum { CRIT_L1, CRIT_L2, CRIT_ACTIVATION };
@@ -897,6 +906,35 @@ static void report_refusals(pctx *p)
                        c->n_unshaped, node_label(c->unshaped_first), c->n_unshaped > 1 ? ", ..." : "");
 }
 
+/* One notice per group pruned through a normalisation (norm=approx): its
+ * statistics now cover the kept channels only, so the model no longer
+ * computes what it did, unlike every other removal of this pass. Returns
+ * how many groups. */
+static size_t report_approx(pctx *p)
+{
+    oc_coupling *c = p->c;
+    size_t n = 0;
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        const oc_cgroup *gr = &c->groups[gi];
+        if (!gr->n_approx || !p->changed[gi]) continue;
+        if (n++ >= MAX_NOTICES) continue;
+        int64_t gone = 0;
+        for (int64_t u = 0; u < c->n_units; u++) gone += c->unit_group[u] == gi && p->removed[u];
+        char more[64] = "";
+        if (gr->n_approx > 1) snprintf(more, sizeof(more), " and %zu more node%s", gr->n_approx - 1,
+                                       gr->n_approx > 2 ? "s" : "");
+        oc_pass_notice(p->r, "channel: %s %lld of the %lld channels at '%s' through a normalisation over them "
+                       "(%s '%s'%s): approximate (norm=approx), its statistics %s",
+                       p->mask ? "masked" : "removed", (long long)gone, (long long)gr->channels, gr->first_value,
+                       gr->approx->op_type, node_label(gr->approx), more,
+                       p->mask ? "still cover every channel (mode=mask): removing gives other outputs"
+                               : "now cover the kept channels only");
+    }
+    if (n > MAX_NOTICES) oc_pass_notice(p->r, "channel: and %zu more groups pruned approximately", n - MAX_NOTICES);
+    if (p->r->rep) p->r->rep->groups_approx += n;
+    return n;
+}
+
 static oc_status run(pctx *p)
 {
     oc_pass_run *r = p->r;
@@ -920,6 +958,7 @@ static oc_status run(pctx *p)
                            r->rep ? r->rep->groups_skipped : 0);
         return OC_OK;
     }
+    size_t n_approx = report_approx(p);
     oc_status st = OC_OK;
     if (oc_pass_val(r, "reconstruct") != 0) {
         st = oc_prune_layers(r, false, 0, &layers, &n_layers);
@@ -955,9 +994,11 @@ static oc_status run(pctx *p)
         if (r->rep) r->rep->channels_removed += removed_ch;
         int64_t gone = 0;
         for (size_t i = 0; i < n_tv; i++) gone += tv[i].removed;
-        oc_pass_notice(r, "channel: %s %lld channels in %zu groups "
+        char approx[64] = "";
+        if (n_approx) snprintf(approx, sizeof(approx), ", %zu of them approximate (norm=approx)", n_approx);
+        oc_pass_notice(r, "channel: %s %lld channels in %zu groups%s "
                        "(%lld of the %lld elements of the %zu tensors touched %s)",
-                       p->mask ? "masked" : "removed", (long long)removed_ch, n_changed, (long long)gone,
+                       p->mask ? "masked" : "removed", (long long)removed_ch, n_changed, approx, (long long)gone,
                        (long long)before, n_tv, p->mask ? "zeroed" : "gone");
     }
     tedits_free(tv, n_tv);
@@ -968,7 +1009,8 @@ static oc_status run(pctx *p)
 oc_status oc_pass_prune_channel(oc_pass_run *r)
 {
     pctx p = {.r = r, .mask = oc_pass_val(r, "mode") == 1};
-    FORWARD_IF_ERROR(oc_coupling_analyze(r, &p.c));
+    oc_coupling_opts co = {.norm_approx = oc_pass_val(r, "norm") == 1};
+    FORWARD_IF_ERROR(oc_coupling_analyze(r, &co, &p.c));
     oc_coupling *c = p.c;
     if (c->probe_error[0])
         oc_pass_notice(r, "channel: shapes from value_info only, the model did not run: %s", c->probe_error);

@@ -515,6 +515,7 @@ static void option_seeds(void)
         "pmagnitude:sparsity=0.9,scope=global,max_layer=0.95,min_elems=0\n",
         "pwanda:sparsity=0.3,group=layer,reconstruct=1,samples=64\n",
         "pnm:n=2,m=4,criterion=wanda\npchannel:ratio=0.25,round_to=8,mode=mask\n",
+        "pchannel:ratio=0.5,norm=approx,reconstruct=1\n",
         "pchannel:ratio=0.3,scope=global,criterion=activation,min_channels=4,reconstruct=yes\n",
         "qweight:bits=4,block=32,symmetric=no,method=mse\n",
         "qweight:bits=8,signed=0,per_channel=false,gather=1,min_elems=1e3,keep_sensitive=0\n",

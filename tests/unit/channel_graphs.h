@@ -3,7 +3,8 @@
  * values, nodes from "a,b" input lists, attributes, random weights, Conv
  * and BatchNormalization layers, subgraph bodies, and the graphs both tests
  * use (a residual block, a Concat, a depthwise conv, Flatten/Reshape to
- * Gemm, layers inside If branches and a Loop body). Functions are static
+ * Gemm, LayerNorms over the channels, written out and as one op, layers
+ * inside If branches and a Loop body). Functions are static
  * inline so a test that leaves some unused still builds. */
 #ifndef OC_TEST_CHANNEL_GRAPHS_H
 #define OC_TEST_CHANNEL_GRAPHS_H
@@ -250,6 +251,148 @@ static inline void build_flatten(void)
     node("MatMul", "fc2", "bf,fc2.w", "z");
     output("y");
     output("z");
+}
+
+/* ---- normalisations over the channel axis (norm=approx) ---- */
+
+static inline void scalar_float(const char *name, float v)
+{
+    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, 0, NULL);
+    float *b = oc_malloc(sizeof(float));
+    *b = v;
+    oc_tensor_set_data(m, t, b, sizeof(float));
+}
+
+/* A LayerNorm's per-channel gamma (in [0.5, 1.5]) and beta. */
+static inline void gamma_beta(const char *gname, const char *bname, int64_t c)
+{
+    int64_t d[1] = {c};
+    weight(gname, 1, d);
+    weight(bname, 1, d);
+    float *gd = (float *)oc_graph_initializer(g, gname)->data;
+    for (int64_t i = 0; i < c; i++) gd[i] = 1.0f + 0.5f * gd[i];
+}
+
+/* Multiplies slice j of weight `name` along `axis` by f (a weak channel). */
+static inline void scale_slice(const char *name, int axis, int64_t j, float f)
+{
+    oc_tensor *t = oc_graph_initializer(g, name);
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++) outer *= t->dims[d];
+    for (int d = axis + 1; d < t->ndim; d++) inner *= t->dims[d];
+    float *v = (float *)t->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) v[(o * t->dims[axis] + j) * inner + i] *= f;
+}
+
+enum {
+    LN_GEMM = 0,   /* x [1, 24] -> Gemm (16) -> LayerNorm -> Relu -> Gemm (4), as openWakeWord's heads */
+    LN_MATMUL = 1, /* x [1, 5, 24] -> MatMul (16) -> LayerNorm -> Relu -> MatMul (4), a transformer's MLP */
+    LN_TIME = 2,   /* LN_MATMUL normalising over the 5 steps (axes [1]) instead: exact, channels pass */
+    LN_WIDE = 3,   /* LN_MATMUL normalising over steps and channels together (axes [1, 2]) */
+    LN_SUM = 4,    /* LN_MATMUL whose first reduction is a ReduceSum over the channels */
+};
+
+/* A LayerNorm over the 16 channels written out as PyTorch exports it:
+ * ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div, Mul gamma
+ * (ln.g), Add beta (ln.b). Layers l1 (l1.w, Gemm: l1.b) and l2. */
+static inline void build_ln_decomposed(int variant)
+{
+    begin();
+    bool mm = variant != LN_GEMM;
+    int64_t xd[3] = {1, 5, 24};
+    if (!mm) xd[1] = 24;
+    g->inputs[g->n_inputs++] = mkval("x", mm ? 3 : 2, xd);
+    int64_t w1[2] = {mm ? 24 : 16, mm ? 16 : 24}, w2[2] = {mm ? 16 : 4, mm ? 4 : 16}, b1[1] = {16}, b2[1] = {4};
+    weight("l1.w", 2, w1);
+    if (mm) {
+        node("MatMul", "l1", "x,l1.w", "h");
+    } else {
+        weight("l1.b", 1, b1);
+        a_int(node("Gemm", "l1", "x,l1.w,l1.b", "h"), "transB", 1);
+    }
+    int64_t last[1] = {-1}, steps[1] = {1}, wide[2] = {1, 2};
+    const int64_t *ax = variant == LN_TIME ? steps : variant == LN_WIDE ? wide : last;
+    size_t nax = variant == LN_WIDE ? 2 : 1;
+    if (variant == LN_SUM) {
+        ints("sum_axes", 1, last);
+        node("ReduceSum", "mean", "h,sum_axes", "mu");
+    } else {
+        a_ints(node("ReduceMean", "mean", "h", "mu"), "axes", ax, nax);
+    }
+    node("Sub", "sub", "h,mu", "d");
+    scalar_float("two", 2);
+    node("Pow", "pow", "d,two", "d2");
+    a_ints(node("ReduceMean", "var", "d2", "v"), "axes", ax, nax);
+    scalar_float("eps", 1e-5f);
+    node("Add", "addeps", "v,eps", "ve");
+    node("Sqrt", "sqrt", "ve", "sd");
+    node("Div", "div", "d,sd", "n");
+    gamma_beta("ln.g", "ln.b", 16);
+    node("Mul", "gam", "n,ln.g", "ng");
+    node("Add", "bet", "ng,ln.b", "nb");
+    node("Relu", "relu", "nb", "r");
+    weight("l2.w", 2, w2);
+    if (mm) {
+        node("MatMul", "l2", "r,l2.w", "y");
+    } else {
+        weight("l2.b", 1, b2);
+        a_int(node("Gemm", "l2", "r,l2.w,l2.b", "y"), "transB", 1);
+    }
+    output("y");
+}
+
+enum {
+    LNOP_MATMUL = 0,   /* x [1, 5, 24] -> MatMul (16) -> LayerNormalization -> Relu -> MatMul (4) */
+    LNOP_CONV = 1,     /* x [1, 3, 6, 6] -> Conv (8) -> Transpose to NHWC -> LayerNormalization -> Relu ->
+                        * MatMul (4), as ConvNeXt's blocks */
+    LNOP_CHANNELS = 2, /* x [1, 3, 6, 6] -> Conv (8) -> LayerNormalization (axis 1: over C, H and W) -> Relu ->
+                        * Conv (4) */
+};
+
+/* ONNX's LayerNormalization (opset 17), axis -1 but for LNOP_CHANNELS,
+ * scale ln.s and bias ln.b; the first layer l1 (Conv: c1), its output h. */
+static inline void build_ln_op(int variant)
+{
+    begin();
+    m->opsets[0].version = 17;
+    int64_t c = 16;
+    if (variant == LNOP_MATMUL) {
+        int64_t xd[3] = {1, 5, 24}, w1[2] = {24, 16};
+        g->inputs[g->n_inputs++] = mkval("x", 3, xd);
+        weight("l1.w", 2, w1);
+        node("MatMul", "l1", "x,l1.w", "h");
+    } else {
+        c = 8;
+        input4("x", 3, 6);
+        conv("c1", "x", "h", 8, 3, 3, 1);
+    }
+    const char *ln_in = "h";
+    if (variant == LNOP_CONV) {
+        int64_t perm[4] = {0, 2, 3, 1};
+        a_ints(node("Transpose", "nhwc", "h", "ht"), "perm", perm, 4);
+        ln_in = "ht";
+    }
+    char ins[64];
+    snprintf(ins, sizeof(ins), "%s,ln.s,ln.b", ln_in);
+    if (variant == LNOP_CHANNELS) {
+        int64_t sd[3] = {8, 6, 6};
+        weight("ln.s", 3, sd);
+        weight("ln.b", 3, sd);
+    } else {
+        gamma_beta("ln.s", "ln.b", c);
+    }
+    oc_node *ln = node("LayerNormalization", "ln", ins, "n");
+    a_int(ln, "axis", variant == LNOP_CHANNELS ? 1 : -1);
+    node("Relu", "relu", "n", "r");
+    if (variant == LNOP_CHANNELS) {
+        conv("c2", "r", "y", 4, 8, 1, 1);
+    } else {
+        int64_t w2[2] = {c, 4};
+        weight("l2.w", 2, w2);
+        node("MatMul", "l2", "r,l2.w", "y");
+    }
+    output("y");
 }
 
 /* ---- subgraphs ---- */

@@ -4,7 +4,9 @@
  * and the refusals (a graph output, a Reshape splitting the channels, an
  * op over the channel axis, an op the analysis does not know) with the
  * names they give; layers inside If branches and a Loop body: their groups,
- * weights stored in the main graph, and what refuses them there. */
+ * weights stored in the main graph, and what refuses them there;
+ * LayerNorms over the channel axis, refused unless norm_approx lets them
+ * through, and the normalisations it still refuses. */
 #include "ir/ir.h"
 #include "passes/coupling.h"
 #include "unit.h"
@@ -47,7 +49,14 @@ static void build_refusals(void)
 
 /* ---- running the analysis ---- */
 
+static oc_coupling *analyze_with(const oc_coupling_opts *o);
+
 static oc_coupling *analyze(void)
+{
+    return analyze_with(NULL);
+}
+
+static oc_coupling *analyze_with(const oc_coupling_opts *o)
 {
     static oc_ctx ctx;
     static oc_pipeline_opts po;
@@ -62,7 +71,7 @@ static oc_coupling *analyze(void)
     memset(&vals, 0, sizeof(vals));
     oc_pass_run r = {.ctx = &ctx, .m = m, .pass = ps, .vals = &vals, .popts = &po, .rep = &rep};
     oc_coupling *c = NULL;
-    if (oc_coupling_analyze(&r, &c) != OC_OK) printf("  analyze: %s\n", ctx.msg);
+    if (oc_coupling_analyze(&r, o, &c) != OC_OK) printf("  analyze: %s\n", ctx.msg);
     CHECK(c && !c->probe_error[0] && !strcmp(c->shape_source, "interpreter"));
     if (c && c->probe_error[0]) printf("  probe: %s\n", c->probe_error);
     return c;
@@ -279,7 +288,7 @@ static void test_excluded(void)
         if (!strcmp(oc_passes[i].name, "channel")) ps = &oc_passes[i];
     oc_pass_run r = {.ctx = &ctx, .m = m, .pass = ps, .vals = &vals, .popts = &po, .rep = &rep};
     oc_coupling *c = NULL;
-    CHECK(oc_coupling_analyze(&r, &c) == OC_OK);
+    CHECK(oc_coupling_analyze(&r, NULL, &c) == OC_OK);
     CHECK(has_reason(group(c, "a", 1), "layer 'c3' (Conv) is left out"));
     oc_coupling_free(c);
     oc_model_free(m);
@@ -396,6 +405,122 @@ static void test_loop_body(void)
     oc_model_free(m);
 }
 
+/* ---- normalisations over the channel axis ---- */
+
+static const oc_coupling_opts approx = {.norm_approx = true};
+
+static bool approx_node(const oc_coupling *c, const char *name)
+{
+    for (size_t i = 0; c && i < c->n_approx; i++)
+        if (!strcmp(c->approx[i].node->name, name)) return true;
+    return false;
+}
+
+/* A LayerNorm written out (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt,
+ * Div, Mul, Add) after a Gemm: refused by default, naming the option;
+ * with norm_approx one group from l1's outputs to l2's inputs, gamma and
+ * beta sliced, both ReduceMeans recorded, their outputs outside it. */
+static void test_norm_decomposed(void)
+{
+    build_ln_decomposed(LN_GEMM);
+    oc_coupling *c = analyze();
+    CHECK(has_reason(group(c, "h", 1), "op 'ReduceMean' over the channel axis at node 'mean' (norm=approx prunes"));
+    CHECK(c && c->n_approx == 0);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    static const int kinds[2] = {LN_GEMM, LN_MATMUL};
+    for (int k = 0; k < 2; k++) {
+        build_ln_decomposed(kinds[k]);
+        int a = kinds[k] == LN_GEMM ? 1 : 2;
+        c = analyze_with(&approx);
+        const oc_cgroup *gr = group(c, "h", a);
+        CHECK(gr && !gr->reason);
+        CHECK_EQ_INT(gr ? gr->channels : -1, 16);
+        CHECK_EQ_INT(gr ? (long long)gr->n_approx : -1, 2);
+        CHECK(gr && gr->approx && !strcmp(gr->approx->name, "mean"));
+        CHECK(approx_node(c, "mean") && approx_node(c, "var"));
+        for (const char *const *v = (const char *const[]){"d", "d2", "n", "ng", "nb", "r", NULL}; *v; v++)
+            CHECK(group(c, *v, a) == gr);
+        CHECK(c && !group(c, "mu", a) && !group(c, "v", a) && !group(c, "sd", a)); /* one value per row */
+        const oc_cmember *gm = c ? member(c, "ln.g", 0) : NULL, *bm = c ? member(c, "ln.b", 0) : NULL;
+        CHECK(gm && gm->role == OC_CROLE_PARAM && bm && bm->role == OC_CROLE_PARAM);
+        const oc_cmember *w2 = c ? member(c, "l2.w", kinds[k] == LN_GEMM ? 1 : 0) : NULL;
+        CHECK(w2 && w2->role == OC_CROLE_CONSUMER);
+        if (unit_case_failed) dump(c);
+        oc_coupling_free(c);
+        oc_model_free(m);
+    }
+}
+
+/* LayerNormalization (opset 17) over the last axis after a MatMul, and
+ * after a Conv whose output is made NHWC: scale and bias join the group. */
+static void test_norm_op(void)
+{
+    build_ln_op(LNOP_MATMUL);
+    oc_coupling *c = analyze();
+    CHECK(has_reason(group(c, "h", 2), "op 'LayerNormalization' over the channel axis at node 'ln' (norm=approx"));
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_ln_op(LNOP_MATMUL);
+    c = analyze_with(&approx);
+    const oc_cgroup *gr = group(c, "h", 2);
+    CHECK(gr && !gr->reason && gr == group(c, "n", 2) && gr == group(c, "r", 2));
+    CHECK_EQ_INT(gr ? (long long)gr->n_approx : -1, 1);
+    CHECK(gr && gr->approx && !strcmp(gr->approx->op_type, "LayerNormalization"));
+    CHECK(c && member(c, "ln.s", 0) && member(c, "ln.b", 0) && member(c, "ln.s", 0)->role == OC_CROLE_PARAM);
+    CHECK(c && member(c, "l2.w", 0) && member(c, "l2.w", 0)->role == OC_CROLE_CONSUMER);
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_ln_op(LNOP_CONV);
+    c = analyze_with(&approx);
+    gr = group(c, "h", 1);
+    CHECK(gr && !gr->reason && gr == group(c, "ht", 3) && gr == group(c, "r", 3));
+    CHECK_EQ_INT(gr ? gr->channels : -1, 8);
+    CHECK(c && member(c, "c1.w", 0) && member(c, "ln.s", 0) && member(c, "l2.w", 0));
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+}
+
+/* What norm_approx still refuses: reductions over the channels and
+ * another axis, other reductions, a LayerNormalization over C, H and W;
+ * a normalisation over another axis was never in the way (exact). */
+static void test_norm_refusals(void)
+{
+    build_ln_decomposed(LN_WIDE);
+    oc_coupling *c = analyze_with(&approx);
+    CHECK(has_reason(group(c, "h", 2), "op 'ReduceMean' over the channel axis at node 'mean'"));
+    CHECK(!has_reason(group(c, "h", 2), "norm=approx"));
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_ln_decomposed(LN_SUM);
+    c = analyze_with(&approx);
+    CHECK(has_reason(group(c, "h", 2), "op 'ReduceSum' over the channel axis at node 'mean'"));
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_ln_op(LNOP_CHANNELS);
+    c = analyze_with(&approx);
+    CHECK(has_reason(group(c, "h", 1), "op 'LayerNormalization' over the channel axis at node 'ln'"));
+    CHECK(!has_reason(group(c, "h", 1), "norm=approx"));
+    CHECK(c && c->n_approx == 0);
+    oc_coupling_free(c);
+    oc_model_free(m);
+
+    build_ln_decomposed(LN_TIME);
+    c = analyze_with(&approx);
+    const oc_cgroup *gr = group(c, "h", 2);
+    CHECK(gr && !gr->reason && gr->n_approx == 0 && gr == group(c, "mu", 2) && gr == group(c, "sd", 2));
+    if (unit_case_failed) dump(c);
+    oc_coupling_free(c);
+    oc_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_residual);
@@ -409,5 +534,8 @@ int main(void)
     RUN(test_if_branches);
     RUN(test_if_refusals);
     RUN(test_loop_body);
+    RUN(test_norm_decomposed);
+    RUN(test_norm_op);
+    RUN(test_norm_refusals);
     UNIT_END("coupling");
 }
