@@ -427,24 +427,30 @@ fi
 # compresses and recorded; the next run hashes it on the main thread to tell
 # whether the output is up to date, and the two must agree
 
-F=$tmp/fp
-mkdir -p "$F"
-if $py - "$F/m.onnx" > "$tmp/py.err" 2>&1 <<'PY'
+# gen_chains DIM FILE...: a chain of six DIM x DIM MatMuls per FILE (random
+# weights, seeded by the file's position)
+gen_chains() {
+    $py - "$@" > "$tmp/py.err" 2>&1 <<'PY'
 import sys, numpy as np, onnx
 from onnx import helper, TensorProto, numpy_helper
-dim, layers = 1700, 6
-rng = np.random.default_rng(7)
-nodes, inits, x = [], [], "x"
-for l in range(layers):
-    inits.append(numpy_helper.from_array(rng.standard_normal((dim, dim)).astype(np.float32), "w%d" % l))
-    y = "y%d" % l if l < layers - 1 else "y"
-    nodes.append(helper.make_node("MatMul", [x, "w%d" % l], [y], name="mm%d" % l))
-    x = y
-g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, dim])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, dim])], inits)
-onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+dim, layers = int(sys.argv[1]), 6
+for k, path in enumerate(sys.argv[2:]):
+    rng = np.random.default_rng(k)
+    nodes, inits, x = [], [], "x"
+    for l in range(layers):
+        inits.append(numpy_helper.from_array(rng.standard_normal((dim, dim)).astype(np.float32), "w%d" % l))
+        y = "y%d" % l if l < layers - 1 else "y"
+        nodes.append(helper.make_node("MatMul", [x, "w%d" % l], [y], name="mm%d" % l))
+        x = y
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, dim])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, dim])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
 PY
-then
+}
+
+F=$tmp/fp
+mkdir -p "$F"
+if gen_chains 1700 "$F/m.onnx"; then
     expect "64 MiB+ model: first run" 0 "$oc" compress "$F/m.onnx" -o "$F/o.onnx" $W8
     case "$(meta "$F/o.onnx" onnxcomp.input)" in "$(stat -c %s "$F/m.onnx") bytes, hash "*) pass "64 MiB+ model: fingerprint recorded" ;;
         *) fail "64 MiB+ model: fingerprint recorded" "$(meta "$F/o.onnx" onnxcomp.input)" ;; esac
@@ -460,23 +466,7 @@ fi
 
 B=$tmp/big
 mkdir -p "$B/in"
-if $py - "$B/in" > "$tmp/py.err" 2>&1 <<'PY'
-import sys, numpy as np, onnx
-from onnx import helper, TensorProto, numpy_helper
-dim, layers = 1536, 6
-for k in range(6):
-    rng = np.random.default_rng(k)
-    nodes, inits, x = [], [], "x"
-    for l in range(layers):
-        inits.append(numpy_helper.from_array(rng.standard_normal((dim, dim)).astype(np.float32), "w%d" % l))
-        y = "y%d" % l if l < layers - 1 else "y"
-        nodes.append(helper.make_node("MatMul", [x, "w%d" % l], [y], name="mm%d" % l))
-        x = y
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, dim])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, dim])], inits)
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "%s/m%d.onnx" % (sys.argv[1], k))
-PY
-then
+if gen_chains 1536 "$B"/in/m{0,1,2,3,4,5}.onnx; then
     # interrupt ID SIGNAL CODE JOBS: start a batch, wait for its first
     # output, send SIGNAL, check the exit code and what is left
     interrupt() {

@@ -9,6 +9,7 @@
 #ifndef OC_TEST_CHANNEL_GRAPHS_H
 #define OC_TEST_CHANNEL_GRAPHS_H
 
+#include "exec/exec.h"
 #include "ir/ir.h"
 
 #include <stdint.h>
@@ -562,6 +563,55 @@ static inline void build_loop(int64_t trips, bool info)
     oc_node *lp = node("Loop", "loop", "trips,go,x", "v_final");
     a_graph(lp, "body", loop_g);
     output("v_final");
+}
+
+/* ---- running ---- */
+
+#define CG_MAXV 8192
+
+/* x[0..n) from the seed `s`, uniform over [-amp, amp] in steps of amp/1000. */
+static inline void cg_fill(float *x, size_t n, uint32_t s, float amp)
+{
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = amp * ((float)((s >> 8) % 2001) / 1000.0f - 1.0f);
+    }
+}
+
+/* Runs m in the interpreter on one input filled from `s` with values in
+ * [-amp, amp], every output concatenated into y (at most CG_MAXV values);
+ * returns the element count or -1. */
+static inline int64_t run_model(uint32_t s, float amp, float *y)
+{
+    oc_session *ss = NULL;
+    oc_ctx c;
+    oc_ctx_init(&c);
+    if (oc_session_new(&c, m, NULL, &ss) != OC_OK) {
+        printf("  session: %s\n", c.msg);
+        return -1;
+    }
+    const oc_value *v = oc_session_input(ss, 0);
+    int64_t dims[OC_MAX_DIMS];
+    for (int i = 0; i < v->type.ndim; i++) dims[i] = v->type.dims[i].value;
+    oc_ten in, out[4];
+    memset(out, 0, sizeof(out));
+    int64_t n = -1;
+    if (oc_ten_new(&c, &in, OC_DTYPE_FLOAT, v->type.ndim, dims) == OC_OK) {
+        cg_fill(in.data, (size_t)in.numel, s, amp);
+        if (oc_session_run(&c, ss, &in, out) == OC_OK) {
+            n = 0;
+            for (size_t k = 0; k < oc_session_n_outputs(ss) && n >= 0; k++) {
+                if (n + out[k].numel > CG_MAXV) n = -1;
+                else memcpy(y + n, out[k].data, (size_t)out[k].numel * sizeof(float)), n += out[k].numel;
+            }
+        } else {
+            printf("  run: %s\n", c.msg);
+        }
+        oc_ten_release(&in);
+    }
+    for (size_t i = 0; i < oc_session_n_outputs(ss); i++) oc_ten_release(&out[i]);
+    oc_session_free(ss);
+    return n;
 }
 
 #endif

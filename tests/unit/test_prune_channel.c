@@ -130,46 +130,13 @@ static void build_chain(void)
 
 static void fill(float *x, size_t n, uint32_t s)
 {
-    for (size_t i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        x[i] = (float)((s >> 8) % 2001) / 1000.0f - 1.0f;
-    }
+    cg_fill(x, n, s, 1.0f);
 }
 
-/* Runs m on input x (filled from `s`), every output concatenated into y;
- * returns the element count or -1. */
+/* Runs m on an input filled from `s`, every output concatenated into y. */
 static int64_t run(uint32_t s, float *y)
 {
-    oc_session *ss = NULL;
-    oc_ctx c;
-    oc_ctx_init(&c);
-    if (oc_session_new(&c, m, NULL, &ss) != OC_OK) {
-        printf("  session: %s\n", c.msg);
-        return -1;
-    }
-    const oc_value *v = oc_session_input(ss, 0);
-    int64_t dims[OC_MAX_DIMS];
-    for (int i = 0; i < v->type.ndim; i++) dims[i] = v->type.dims[i].value;
-    oc_ten in, out[4];
-    memset(out, 0, sizeof(out));
-    int64_t n = -1;
-    if (oc_ten_new(&c, &in, OC_DTYPE_FLOAT, v->type.ndim, dims) == OC_OK) {
-        fill(in.data, (size_t)in.numel, s);
-        if (oc_session_run(&c, ss, &in, out) == OC_OK) {
-            n = 0;
-            for (size_t k = 0; k < oc_session_n_outputs(ss); k++) {
-                if (n + out[k].numel > MAXV) return -1;
-                memcpy(y + n, out[k].data, (size_t)out[k].numel * sizeof(float));
-                n += out[k].numel;
-            }
-        } else {
-            printf("  run: %s\n", c.msg);
-        }
-        oc_ten_release(&in);
-    }
-    for (size_t i = 0; i < oc_session_n_outputs(ss); i++) oc_ten_release(&out[i]);
-    oc_session_free(ss);
-    return n;
+    return run_model(s, 1.0f, y);
 }
 
 static oc_pipeline_report rep;
@@ -214,6 +181,33 @@ static int64_t w_dim_in(oc_graph *gr, const char *name, int axis)
 {
     const oc_tensor *t = oc_graph_initializer(gr, name);
     return t && axis < t->ndim ? t->dims[axis] : -1;
+}
+
+/* m computes the same on input `s` after a save and a load (m is the
+ * loaded model afterwards, NULL when loading failed). */
+static bool same_after_reload(uint32_t s)
+{
+    static float y0[MAXV], y1[MAXV];
+    const int64_t n0 = run(s, y0);
+    char dir[] = "/tmp/oc_prune_channel_XXXXXX", path[256];
+    if (!mkdtemp(dir)) return false;
+    snprintf(path, sizeof(path), "%s/m.onnx", dir);
+    oc_ctx c;
+    oc_ctx_init(&c);
+    oc_save_opts so = oc_save_opts_default();
+    bool ok = oc_model_save_file(&c, m, path, &so) == OC_OK;
+    oc_model_free(m);
+    m = NULL;
+    g = NULL;
+    ok = ok && oc_model_load_file(&c, path, NULL, &m) == OC_OK;
+    if (m) {
+        g = m->graph;
+        const int64_t n1 = run(s, y1);
+        ok = ok && n0 > 0 && n0 == n1 && max_rel_diff(y0, y1, n0) == 0;
+    }
+    unlink(path);
+    rmdir(dir);
+    return ok;
 }
 
 static int64_t w_dim(const char *name, int axis)
@@ -297,25 +291,7 @@ static void test_residual(void)
         if (!strcmp(g->value_info[i]->name, "a_r")) vi = g->value_info[i]->type.dims[1].value == 4;
     CHECK(vi);
     /* it writes and loads back, computing the same */
-    static float y0[MAXV], y1[MAXV];
-    int64_t n0 = run(3, y0);
-    char dir[] = "/tmp/oc_prune_channel_XXXXXX", path[256];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/m.onnx", dir);
-    oc_ctx c;
-    oc_ctx_init(&c);
-    oc_save_opts so = oc_save_opts_default();
-    CHECK(oc_model_save_file(&c, m, path, &so) == OC_OK);
-    oc_model_free(m);
-    m = NULL;
-    CHECK(oc_model_load_file(&c, path, NULL, &m) == OC_OK);
-    if (m) {
-        g = m->graph;
-        int64_t n1 = run(3, y1);
-        CHECK(n0 > 0 && n0 == n1 && max_rel_diff(y0, y1, n0) == 0);
-    }
-    unlink(path);
-    rmdir(dir);
+    CHECK(same_after_reload(3));
     oc_model_free(m);
 }
 
@@ -490,25 +466,7 @@ static void test_if_branches(void)
     /* it writes and loads back, computing the same */
     build_if(IF_PLAIN);
     CHECK(prune("channel:ratio=0.5", NULL));
-    static float y0[MAXV], y1[MAXV];
-    int64_t n0 = run(3, y0);
-    char dir[] = "/tmp/oc_prune_channel_XXXXXX", path[256];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/m.onnx", dir);
-    oc_ctx c;
-    oc_ctx_init(&c);
-    oc_save_opts so = oc_save_opts_default();
-    CHECK(oc_model_save_file(&c, m, path, &so) == OC_OK);
-    oc_model_free(m);
-    m = NULL;
-    CHECK(oc_model_load_file(&c, path, NULL, &m) == OC_OK);
-    if (m) {
-        g = m->graph;
-        int64_t n1 = run(3, y1);
-        CHECK(n0 > 0 && n0 == n1 && max_rel_diff(y0, y1, n0) == 0);
-    }
-    unlink(path);
-    rmdir(dir);
+    CHECK(same_after_reload(3));
     oc_model_free(m);
 }
 
@@ -744,21 +702,7 @@ static void approx_case(void (*build)(void), const char *spec, double min_cos)
     if (getenv("OC_TEST_VERBOSE") || !(cs >= min_cos)) printf("  %s: cosine to the original %.6f\n", spec, cs);
     CHECK(cs >= min_cos);
     /* it writes and loads back, computing the same */
-    char dir[] = "/tmp/oc_prune_channel_XXXXXX", path[256];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/m.onnx", dir);
-    oc_save_opts so = oc_save_opts_default();
-    CHECK(oc_model_save_file(&c, m, path, &so) == OC_OK);
-    oc_model_free(m);
-    m = NULL;
-    CHECK(oc_model_load_file(&c, path, NULL, &m) == OC_OK);
-    if (m) {
-        g = m->graph;
-        static float y2[PER];
-        CHECK(run(11, y2) == per && max_rel_diff(y1, y2, per) == 0);
-    }
-    unlink(path);
-    rmdir(dir);
+    CHECK(same_after_reload(11));
 }
 
 /* norm=keep (the default) leaves a LayerNorm's channels alone and names
