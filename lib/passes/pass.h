@@ -79,6 +79,8 @@ bool oc_pass_node_selected(const oc_pass_run *r, const oc_node *n);
  * computed value (subgraph values as oc_session_set_observer says). *count
  * receives the sample count. */
 oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count);
+/* The same over at most `cap` of those samples (the first ones). */
+oc_status oc_pass_run_samples_upto(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count, size_t cap);
 /* The same for an observer whose end state does not depend on the order it
  * sees samples in (min/max, counts): samples run on one session per worker
  * thread (--threads, else one per core), fn called under a lock from any of

@@ -38,7 +38,7 @@ static const oc_pass_opt static_opts[] = {
     {"keep_norm", OC_OPT_BOOL, "1", 0, 1, NULL, "keep normalisation statistics (ReduceMean/Pow/Sqrt chains) in float"},
     {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep tensors and layers feeding Pow/Sqrt/Log/Div in float"},
     {"fold", OC_OPT_BOOL, "1", 0, 1, NULL, "first fold BatchNormalization and constant Mul/Add/Sub/Div into the Conv before them, and hard-swish chains into one op"},
-    {"bias_correction", OC_OPT_BOOL, "0", 0, 1, NULL, "shift Conv/Gemm biases by the mean output error of quantized weights (two more calibration runs)"},
+    {"bias_correction", OC_OPT_BOOL, "0", 0, 1, NULL, "shift Conv/Gemm biases, layer by layer, by the mean output shift of the quantized model (one run over up to 32 samples per layer)"},
     {"bits", OC_OPT_INT, "8", 8, 8, NULL, "activation and weight width (8: what ONNX Runtime fuses)"},
 };
 

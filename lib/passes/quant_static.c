@@ -659,9 +659,20 @@ static void notice_unrun(sctx *s)
 }
 
 /* ---- bias correction ----
- * Per-channel means of each biased Conv/Gemm output, once with float
- * weights and once with quantized ones; the difference is the systematic
- * error the weights' rounding adds, and comes off the bias. */
+ * Per-channel means of each biased Conv/Gemm output, once in the float
+ * model, then in the quantized model as it will be written (int8 weights
+ * and activations: rounding near-zero activations to the zero point, most
+ * of all after wide-ranged ones, shifts whole channels); the difference is
+ * systematic and comes off the bias, int32 or float. A layer's measured
+ * shift includes what the layers before it pass on, so the layers are
+ * corrected one at a time in the order the graph runs, each measured with
+ * the corrections before it in place (correcting all at once from one
+ * measurement counts the passed-on shift twice, and overshoots): one run
+ * over at most BC_SAMPLES samples per corrected layer. */
+
+enum { BC_SAMPLES = 32 };
+
+static const char *weight_opnd(const oc_node *n, size_t *slot, int *axis, int *bias_slot);
 
 typedef struct chan_mean {
     const char *name; /* output tensor */
@@ -677,15 +688,32 @@ typedef struct bc_ctx {
     chan_mean *cm;
     size_t n, cap;
     int phase;
+    oc_strmap ix; /* output name -> index + 1 */
 } bc_ctx;
+
+/* (Re)builds the name map: a quantized graph output moved its layer's
+ * output to another name. */
+static oc_status bc_index(sctx *s, bc_ctx *b)
+{
+    oc_strmap_free(&b->ix);
+    oc_strmap_init(&b->ix);
+    for (size_t i = 0; i < b->n; i++) {
+        b->cm[i].name = b->cm[i].node->outputs[0];
+        bool added;
+        oc_strmap_entry *e = oc_strmap_put(&b->ix, b->cm[i].name, &added);
+        if (!e) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
+        e->aux = added ? (uint32_t)i + 1 : 0; /* a name two layers write: neither */
+    }
+    return OC_OK;
+}
 
 static void bc_observe(void *ud, const char *name, const oc_ten *t)
 {
     bc_ctx *b = ud;
     if (t->dtype != OC_DTYPE_FLOAT) return;
-    for (size_t i = 0; i < b->n; i++) {
-        chan_mean *m = &b->cm[i];
-        if (strcmp(m->name, name)) continue;
+    const oc_strmap_entry *hit = oc_strmap_get(&b->ix, name);
+    if (hit && hit->aux) {
+        chan_mean *m = &b->cm[hit->aux - 1];
         int ax = m->axis < 0 ? t->ndim - 1 : m->axis;
         if (ax >= t->ndim || t->dims[ax] != m->c) return;
         int64_t inner = 1, outer = 1;
@@ -700,7 +728,6 @@ static void bc_observe(void *ud, const char *name, const oc_ten *t)
                 m->sum[b->phase][c] += acc;
             }
         m->cnt[b->phase] += outer * inner;
-        return;
     }
 }
 
@@ -719,6 +746,9 @@ static oc_status bias_collect(sctx *s, bc_ctx *b)
             oc_node *n = g->nodes[gs->order[i]];
             bool conv = !strcmp(n->op_type, "Conv"), gemm = !strcmp(n->op_type, "Gemm");
             if ((!conv && !gemm) || n->n_inputs < 3 || !*n->inputs[2] || !n->n_outputs) continue;
+            size_t ws;
+            int wa, bslot;
+            if (gemm && (!weight_opnd(n, &ws, &wa, &bslot) || bslot != 2)) continue; /* beta != 1 */
             if (!oc_pass_node_selected(s->r, n)) continue;
             oc_tensor *bias = oc_graph_weight(g, n->inputs[2]);
             if (!bias || bias->dtype != OC_DTYPE_FLOAT || bias->ndim != 1 || !oc_qdq_init_home(g, n->inputs[2]))
@@ -738,26 +768,92 @@ static oc_status bias_collect(sctx *s, bc_ctx *b)
     return OC_OK;
 }
 
-/* Shifts each float bias by the mean error; the bias is then quantized as usual. */
-static oc_status bias_apply(sctx *s, bc_ctx *b)
+/* Takes delta[c] off the bias of m's layer: its float initializer, or the
+ * int32 integers of the DequantizeLinear the static pass gave it (in steps
+ * of its scale, saturating). False when the bias is neither. */
+static bool shift_bias(sctx *s, const chan_mean *m, const double *delta, bool *nomem)
 {
-    size_t done = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        chan_mean *m = &b->cm[i];
-        if (!m->cnt[0] || m->cnt[0] != m->cnt[1]) continue;
-        const char *bn = m->node->inputs[2];
-        oc_tensor *bias = oc_graph_weight(m->g, bn);
-        if (!bias || bias->numel != m->c) continue;
+    const char *bn = m->node->inputs[2];
+    oc_tensor *t = oc_graph_weight(m->g, bn);
+    if (t && t->dtype == OC_DTYPE_FLOAT && t->numel == m->c && t->data) {
         float *nb = oc_malloc((size_t)m->c * sizeof(float));
-        if (!nb) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
-        memcpy(nb, bias->data, (size_t)m->c * sizeof(float));
-        double per = (double)m->cnt[0]; /* values seen per channel */
-        for (int64_t c = 0; c < m->c; c++) nb[c] -= (float)((m->sum[1][c] - m->sum[0][c]) / per);
-        oc_tensor_set_data(s->r->m, bias, nb, (size_t)m->c * sizeof(float));
-        done++;
+        if (!nb) return !(*nomem = true);
+        memcpy(nb, t->data, (size_t)m->c * sizeof(float));
+        for (int64_t c = 0; c < m->c; c++) nb[c] -= (float)delta[c];
+        oc_tensor_set_data(s->r->m, t, nb, (size_t)m->c * sizeof(float));
+        return true;
     }
-    if (done) oc_pass_notice(s->r, "static: corrected %zu bias%s for the mean error of quantized weights", done,
-                             done == 1 ? "" : "es");
+    oc_node *dq = oc_graph_producer(m->g, bn, NULL);
+    if (!dq || strcmp(dq->op_type, "DequantizeLinear") || dq->n_inputs < 2) return false;
+    oc_tensor *q = oc_graph_weight(m->g, dq->inputs[0]), *sc = oc_graph_weight(m->g, dq->inputs[1]);
+    if (!q || q->dtype != OC_DTYPE_INT32 || q->numel != m->c || !q->data || !sc || sc->dtype != OC_DTYPE_FLOAT ||
+        !sc->data || (sc->numel != 1 && sc->numel != m->c))
+        return false;
+    int32_t *nq = oc_malloc((size_t)m->c * sizeof(int32_t));
+    if (!nq) return !(*nomem = true);
+    memcpy(nq, q->data, (size_t)m->c * sizeof(int32_t));
+    for (int64_t c = 0; c < m->c; c++) {
+        float step;
+        memcpy(&step, (const char *)sc->data + 4 * (sc->numel == 1 ? 0 : c), 4);
+        if (!(step > 0)) continue;
+        const double v = nearbyint((double)nq[c] - delta[c] / step);
+        nq[c] = v >= (double)INT32_MAX ? INT32_MAX : v <= (double)INT32_MIN ? INT32_MIN : (int32_t)v;
+    }
+    oc_tensor_set_data(s->r->m, q, nq, (size_t)m->c * sizeof(int32_t));
+    return true;
+}
+
+/* One round: each layer's bias loses the mean shift its output shows on
+ * the samples against the float model's. */
+static oc_status bias_apply(sctx *s, bc_ctx *b, size_t *done, size_t only)
+{
+    *done = 0;
+    int64_t maxc = 1;
+    for (size_t i = 0; i < b->n; i++) maxc = b->cm[i].c > maxc ? b->cm[i].c : maxc;
+    double *delta = oc_malloc((size_t)maxc * sizeof(double));
+    if (!delta) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
+    bool nomem = false;
+    for (size_t i = 0; i < b->n && !nomem; i++) {
+        chan_mean *m = &b->cm[i];
+        if (only != SIZE_MAX && i != only) continue;
+        if (!m->cnt[0] || m->cnt[0] != m->cnt[1]) continue;
+        const double per = (double)m->cnt[0]; /* values seen per channel */
+        for (int64_t c = 0; c < m->c; c++) delta[c] = (m->sum[1][c] - m->sum[0][c]) / per;
+        *done += shift_bias(s, m, delta, &nomem);
+    }
+    oc_free(delta);
+    return nomem ? oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory") : OC_OK;
+}
+
+/* Float means first (before any edit), then the rounds on the finished
+ * quantized model. */
+static oc_status bias_float_means(sctx *s, bc_ctx *b)
+{
+    size_t n;
+    FORWARD_IF_ERROR(bias_collect(s, b));
+    FORWARD_IF_ERROR(bc_index(s, b));
+    b->phase = 0;
+    return oc_pass_run_samples_upto(s->r, bc_observe, b, &n, BC_SAMPLES);
+}
+
+static oc_status bias_correct(sctx *s, bc_ctx *b)
+{
+    size_t n, done = 0;
+    FORWARD_IF_ERROR(bc_index(s, b));
+    b->phase = 1;
+    for (size_t i = 0; i < b->n; i++) {
+        for (size_t j = 0; j < b->n; j++) {
+            memset(b->cm[j].sum[1], 0, (size_t)b->cm[j].c * sizeof(double));
+            b->cm[j].cnt[1] = 0;
+        }
+        FORWARD_IF_ERROR(oc_pass_run_samples_upto(s->r, bc_observe, b, &n, BC_SAMPLES));
+        size_t d;
+        FORWARD_IF_ERROR(bias_apply(s, b, &d, i));
+        done += d;
+    }
+    if (done)
+        oc_pass_notice(s->r, "static: corrected %zu bias%s, layer by layer, for the mean output shift of the "
+                             "quantized model (on %zu sample%s)", done, done == 1 ? "" : "es", n, n == 1 ? "" : "s");
     return OC_OK;
 }
 
@@ -768,6 +864,7 @@ static void bias_free(bc_ctx *b)
         oc_free(b->cm[i].sum[1]);
     }
     oc_free(b->cm);
+    oc_strmap_free(&b->ix);
 }
 
 /* ---- editing ---- */
@@ -903,11 +1000,9 @@ static oc_status quantize_bias(sctx *s, oc_graph *g, const oc_node *n, int bias_
     return note_deq(s, bh, bcopy);
 }
 
-/* phase 0: weights and biases together; 1: weights only; 2: biases of the
- * weights phase 1 quantized (scales read back from their DequantizeLinear).
- * A weight from an enclosing graph is quantized there, once: every reader,
+/* Weights and their biases. A weight from an enclosing graph is quantized there, once: every reader,
  * in any body, then reads its DequantizeLinear. */
-static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int phase, oc_strmap *done)
+static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, oc_strmap *done)
 {
     gstate *gs = &s->gs[gi];
     oc_graph *g = gs->g;
@@ -915,7 +1010,7 @@ static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int p
     size_t n_nodes = g->n_nodes;
     oc_node **snap = oc_malloc((n_nodes ? n_nodes : 1) * sizeof(oc_node *));
     size_t *ord = oc_malloc((n_nodes ? n_nodes : 1) * sizeof(size_t));
-    /* an earlier phase added nodes: order the graph as it is now */
+    /* folding and earlier graphs' edits changed nodes: order the graph as it is now */
     oc_status st = snap && ord ? oc_graph_topo_order(r->ctx, g, ord) : OC_ERR_NOMEM;
     if (st != OC_OK) {
         oc_free(snap);
@@ -948,22 +1043,6 @@ static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int p
         if (!wname || !*wname || !oc_pass_node_selected(r, n) || in_norm(gs, n) || sens[i]) continue;
         mark *in = get_mark(s, n->inputs[0]);
         if (!in || !in->done) continue; /* the activation stays float: so does the weight */
-        if (phase == 2) {
-            /* the weight's scales, from the DequantizeLinear phase 1 made */
-            oc_node *dq = oc_graph_producer(g, wname, NULL);
-            if (!dq || strcmp(dq->op_type, "DequantizeLinear") || dq->n_inputs < 2) continue;
-            oc_tensor *sct = oc_graph_weight(g, dq->inputs[1]);
-            if (!sct || sct->dtype != OC_DTYPE_FLOAT || !sct->data) continue;
-            float *scv = oc_malloc((size_t)(sct->numel ? sct->numel : 1) * sizeof(float));
-            if (!scv) {
-                st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-                break;
-            }
-            memcpy(scv, sct->data, (size_t)sct->numel * sizeof(float));
-            st = quantize_bias(s, g, n, bias_slot, in, scv, sct->numel, done);
-            oc_free(scv);
-            continue;
-        }
         if (oc_strmap_get(done, wname)) continue;
         oc_tensor *t = oc_graph_weight(g, wname);
         if (!t || t->dtype != OC_DTYPE_FLOAT || !t->data || t->ndim < 2) continue;
@@ -999,7 +1078,7 @@ static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int p
             s->body_layers++;
             gs->n_quantized++;
         }
-        if (phase == 0 && oc_pass_val(r, "bias"))
+        if (oc_pass_val(r, "bias"))
             st = quantize_bias(s, g, n, bias_slot, in, sc.scale, sc.scale_numel, done);
         oc_qweight_free(&sc);
     }
@@ -1008,13 +1087,13 @@ static oc_status quantize_graph_weights(sctx *s, int gi, bool per_channel, int p
     return st;
 }
 
-static oc_status quantize_weights(sctx *s, bool per_channel, int phase)
+static oc_status quantize_weights(sctx *s, bool per_channel)
 {
     oc_strmap done;
     oc_strmap_init(&done);
     oc_status st = OC_OK;
     for (size_t gi = 0; gi < s->n_gs && st == OC_OK; gi++)
-        if (s->gs[gi].ran) st = quantize_graph_weights(s, (int)gi, per_channel, phase, &done);
+        if (s->gs[gi].ran) st = quantize_graph_weights(s, (int)gi, per_channel, &done);
     oc_strmap_free(&done);
     return st;
 }
@@ -1074,6 +1153,9 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
     sctx s;
     memset(&s, 0, sizeof(s));
     s.r = r;
+    bc_ctx bc;
+    memset(&bc, 0, sizeof(bc));
+    oc_strmap_init(&bc.ix);
     s.act_dtype = oc_pass_val(r, "activations") == 1 ? OC_DTYPE_INT8 : OC_DTYPE_UINT8;
     s.act_sym = oc_pass_val(r, "symmetric") != 0;
     s.method = (oc_calib_method)(int)oc_pass_val(r, "method");
@@ -1139,21 +1221,9 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
                        s.dups.count, s.dups.count == 1 ? " is" : "s are", eg ? eg : "");
     }
     set_params(&s);
-    if (oc_pass_val(r, "bias_correction")) {
-        bc_ctx bc;
-        memset(&bc, 0, sizeof(bc));
-        size_t n;
-        st = bias_collect(&s, &bc);
-        if (st == OC_OK) st = oc_pass_run_samples(r, bc_observe, &bc, &n);
-        if (st == OC_OK) st = quantize_weights(&s, per_channel, 1);
-        bc.phase = 1;
-        if (st == OC_OK) st = oc_pass_run_samples(r, bc_observe, &bc, &n);
-        if (st == OC_OK) st = bias_apply(&s, &bc);
-        bias_free(&bc);
-        if (st == OC_OK && oc_pass_val(r, "bias")) st = quantize_weights(&s, per_channel, 2);
-    } else {
-        st = quantize_weights(&s, per_channel, 0);
-    }
+    const bool correct = oc_pass_val(r, "bias_correction") != 0;
+    if (correct) st = bias_float_means(&s, &bc);
+    if (st == OC_OK) st = quantize_weights(&s, per_channel);
     for (size_t i = 0; i < s.n_deq && st == OC_OK; i++) st = localize_dq(&s, s.deq_home[i], s.deq[i]);
     if (st != OC_OK) goto done;
     /* the pairs, each in the graph defining its tensor (a body reads an
@@ -1171,6 +1241,7 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
             s.gs[mk->gi].n_quantized++;
         }
     }
+    if (st == OC_OK && correct) st = bias_correct(&s, &bc);
     if (st == OC_OK && (s.body_layers || s.body_acts)) {
         size_t bodies = 0;
         for (size_t gi = 1; gi < s.n_gs; gi++) bodies += s.gs[gi].n_quantized > 0;
@@ -1180,6 +1251,7 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
                        s.body_acts == 1 ? "" : "s");
     }
 done:
+    bias_free(&bc);
     for (size_t i = 0; i < s.n_m; i++) oc_observer_free(s.m[i].obs);
     oc_free(s.m);
     for (size_t gi = 0; gi < s.n_gs; gi++) {

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,8 @@ typedef struct worker {
     oc_ctx ctx;
 } worker;
 
-static oc_status open_data(oc_pass_run *r, oc_session *sess, const oc_value ***iv, size_t *ni, oc_dataset **ds)
+static oc_status open_data(oc_pass_run *r, oc_session *sess, const oc_value ***iv, size_t *ni, oc_dataset **ds,
+                           size_t cap)
 {
     *ni = oc_session_n_inputs(sess);
     *iv = oc_calloc(*ni + 1, sizeof(**iv));
@@ -52,10 +54,16 @@ static oc_status open_data(oc_pass_run *r, oc_session *sess, const oc_value ***i
     for (size_t i = 0; i < *ni; i++) (*iv)[i] = oc_session_input(sess, i);
     oc_data_opts dopt = r->popts->data;
     if (!dopt.limit) dopt.limit = (size_t)oc_pass_val(r, "samples");
+    if (dopt.limit > cap) dopt.limit = cap;
     return oc_dataset_open(r->ctx, r->popts->data_src, *ni, *iv, &dopt, ds);
 }
 
 oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
+{
+    return oc_pass_run_samples_upto(r, fn, ud, count, SIZE_MAX);
+}
+
+oc_status oc_pass_run_samples_upto(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count, size_t cap)
 {
     oc_session *sess = NULL;
     oc_dataset *ds = NULL;
@@ -66,7 +74,7 @@ oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t
     oc_status st = oc_session_new(r->ctx, r->m, &ro, &sess);
     if (st != OC_OK) return st;
     size_t no = oc_session_n_outputs(sess);
-    st = open_data(r, sess, &iv, &ni, &ds);
+    st = open_data(r, sess, &iv, &ni, &ds, cap);
     if (st != OC_OK) goto done;
     ins = oc_calloc(ni + 1, sizeof(oc_ten));
     outs = oc_calloc(no + 1, sizeof(oc_ten));
@@ -157,7 +165,7 @@ oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *
     oc_run_opts ro = {.threads = 1};
     FORWARD_IF_ERROR(oc_session_new(r->ctx, r->m, &ro, &first));
     runner R = {.r = r, .fn = fn, .ud = ud, .no = oc_session_n_outputs(first)};
-    oc_status st = open_data(r, first, &R.iv, &R.ni, &R.ds);
+    oc_status st = open_data(r, first, &R.iv, &R.ni, &R.ds, SIZE_MAX);
     size_t nw = 0;
     worker w[MAX_WORKERS];
     memset(w, 0, sizeof(w));
