@@ -33,11 +33,12 @@ static bool is_output(const oc_graph *g, const char *name)
     return false;
 }
 
-/* The one node of g reading `name`, which is no graph output; else NULL. */
+/* The one node of g reading `name`, which is no graph output; else NULL
+ * (the consumers of g are g's own nodes). */
 static oc_node *sole_reader(oc_graph *g, const char *name)
 {
     oc_node *c[2];
-    if (is_output(g, name) || oc_graph_consumers(g, name, c, 2) != 1 || !local(g, c[0])) return NULL;
+    if (is_output(g, name) || oc_graph_consumers(g, name, c, 2) != 1) return NULL;
     return c[0];
 }
 
@@ -289,15 +290,21 @@ static void drop_unused(oc_graph *g)
 oc_status oc_fold_affine(oc_pass_run *r, oc_graph *g, size_t *folded)
 {
     *folded = 0;
-    for (size_t i = 0; i < g->n_nodes; i++) {
+    /* who reads what, from one map rather than a scan per layer; a fold
+     * edits the graph and drops the map, which the next question rebuilds */
+    oc_graph_cache_readers(g, true);
+    oc_status st = OC_OK;
+    for (size_t i = 0; i < g->n_nodes && st == OC_OK; i++) {
         layer L;
-        for (bool done = true; done && layer_of(r, g, g->nodes[i], &L);) {
-            FORWARD_IF_ERROR(fold_next(r, g, &L, &done));
+        for (bool done = true; done && st == OC_OK && layer_of(r, g, g->nodes[i], &L);) {
+            st = fold_next(r, g, &L, &done);
             *folded += done;
+            if (done) oc_graph_cache_readers(g, true);
         }
     }
-    if (*folded) drop_unused(g);
-    return OC_OK;
+    oc_graph_cache_readers(g, false);
+    if (st == OC_OK && *folded) drop_unused(g);
+    return st;
 }
 
 /* ---- hard-swish ---- */

@@ -182,7 +182,62 @@ oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc
     return OC_OK;
 }
 
-oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_qparams p, int dtype)
+void oc_qdq_renames_init(oc_qdq_renames *rn)
+{
+    memset(rn, 0, sizeof(*rn));
+    oc_strmap_init(&rn->map);
+}
+
+void oc_qdq_renames_free(oc_qdq_renames *rn)
+{
+    oc_strmap_free(&rn->map);
+    oc_free(rn->q);
+    memset(rn, 0, sizeof(*rn));
+}
+
+static bool renames_add(oc_qdq_renames *rn, const char *from, const char *to, const oc_node *q)
+{
+    if (rn->n == rn->cap) {
+        size_t nc = rn->cap ? 2 * rn->cap : 64;
+        const oc_node **nq = oc_realloc(rn->q, nc * sizeof(*nq));
+        if (!nq) return false;
+        rn->q = nq;
+        rn->cap = nc;
+    }
+    bool added;
+    oc_strmap_entry *e = oc_strmap_put(&rn->map, from, &added);
+    if (!e) return false;
+    if (!added) return true; /* one pair per tensor: a second is not expected */
+    e->val = (void *)to;
+    e->aux = (uint32_t)rn->n;
+    rn->q[rn->n++] = q;
+    return true;
+}
+
+static void renames_sweep(oc_graph *g, const oc_qdq_renames *rn, int depth)
+{
+    if (depth > 100) return;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        oc_node *n = g->nodes[i];
+        for (size_t k = 0; k < n->n_inputs; k++) {
+            const oc_strmap_entry *e = *n->inputs[k] ? oc_strmap_get(&rn->map, n->inputs[k]) : NULL;
+            if (e && rn->q[e->aux] != n) n->inputs[k] = e->val; /* the tensor's own QuantizeLinear keeps it */
+        }
+        for (size_t a = 0; a < n->n_attrs; a++) {
+            if (n->attrs[a].g) renames_sweep(n->attrs[a].g, rn, depth + 1);
+            for (size_t j = 0; j < n->attrs[a].n_graphs; j++) renames_sweep(n->attrs[a].graphs[j], rn, depth + 1);
+        }
+    }
+    oc_graph_invalidate(g);
+}
+
+void oc_qdq_renames_apply(oc_graph *g, const oc_qdq_renames *rn)
+{
+    if (rn->n) renames_sweep(g, rn, 0);
+}
+
+oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_qparams p, int dtype,
+                            oc_qdq_renames *rn)
 {
     char keep[512], base[600];
     snprintf(keep, sizeof(keep), "%s", tensor);
@@ -235,7 +290,7 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
         oc_graph_invalidate(g);
         src = pre_c;
         dst = keep;
-    } else {
+    } else if (!rn) {
         oc_graph_rename_uses(g, keep, dqname);
     }
     snprintf(base, sizeof(base), "%s_QuantizeLinear", keep);
@@ -248,6 +303,12 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
     oc_node *dnode = qnode && dqn_name ? oc_graph_add_node(g, at + 1, "DequantizeLinear", NULL, dqn_name, 3, din, 1, dout)
                                        : NULL;
     if (!dnode) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    if (rn && src == keep) {
+        /* readers move to the DequantizeLinear in the one sweep of
+         * oc_qdq_renames_apply: names are the model's (arena) strings */
+        const char *from = oc_model_strdup(r->m, keep);
+        if (!from || !renames_add(rn, from, dqname, qnode)) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    }
     r->rep->activations_quantized++;
     return OC_OK;
 }

@@ -5,6 +5,8 @@
 #include "../quant/quant.h"
 #include "pass.h"
 
+#include "../common/strmap.h"
+
 /* The graph holding initializer `name`: g or an enclosing graph. */
 oc_graph *oc_qdq_init_home(oc_graph *g, const char *name);
 /* Replaces weight `name` (tensor t: an initializer of `home`, or the value of
@@ -17,9 +19,24 @@ oc_status oc_qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, con
 /* An int32 bias with scale input_scale * w_scale[c], zero point 0. */
 oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc_tensor *t, float input_scale,
                       const float *w_scale, int64_t n_wscale);
+/* Readers to move to DequantizeLinear outputs, in one sweep over the model
+ * instead of one per pair (a scan of the graph each: quadratic on big
+ * graphs). Every `from` must be a name defined once in the model. */
+typedef struct oc_qdq_renames {
+    oc_strmap map;      /* from -> to (val), index into q (aux) */
+    const oc_node **q;  /* the QuantizeLinear reading `from`, which keeps it */
+    size_t n, cap;
+} oc_qdq_renames;
+void oc_qdq_renames_init(oc_qdq_renames *rn);
+void oc_qdq_renames_free(oc_qdq_renames *rn);
+/* Renames in g and every body below it, then drops their indexes. */
+void oc_qdq_renames_apply(oc_graph *g, const oc_qdq_renames *rn);
+
 /* One QuantizeLinear -> DequantizeLinear pair on activation `tensor` of g,
- * read by all its consumers. */
-oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_qparams p, int dtype);
+ * read by all its consumers: moved at once, or, given rn, recorded there
+ * for oc_qdq_renames_apply. */
+oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_qparams p, int dtype,
+                            oc_qdq_renames *rn);
 
 /* Does `tensor` reach Pow/Sqrt/Log/Div/Reciprocal/Exp, directly or through a
  * few data-movement ops? Such layers (STFT magnitudes, log-mel features)

@@ -1224,23 +1224,28 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
     const bool correct = oc_pass_val(r, "bias_correction") != 0;
     if (correct) st = bias_float_means(&s, &bc);
     if (st == OC_OK) st = quantize_weights(&s, per_channel);
-    for (size_t i = 0; i < s.n_deq && st == OC_OK; i++) st = localize_dq(&s, s.deq_home[i], s.deq[i]);
+    /* (without bodies, every DequantizeLinear made has a reader in its graph) */
+    for (size_t i = 0; i < s.n_deq && st == OC_OK && s.n_gs > 1; i++) st = localize_dq(&s, s.deq_home[i], s.deq[i]);
     if (st != OC_OK) goto done;
     /* the pairs, each in the graph defining its tensor (a body reads an
      * outer tensor's DequantizeLinear; a body output keeps its float name
      * on the DequantizeLinear): names are copied first, since edits rename
      * readers */
+    oc_qdq_renames rn;
+    oc_qdq_renames_init(&rn);
     for (size_t i = 0; i < s.n_m && st == OC_OK; i++) {
         mark *mk = &s.m[i];
         if (!mk->done) continue;
         char name[512];
         snprintf(name, sizeof(name), "%s", mk->name);
-        st = oc_qdq_activation(r, s.gs[mk->gi].g, name, mk->p, s.act_dtype);
+        st = oc_qdq_activation(r, s.gs[mk->gi].g, name, mk->p, s.act_dtype, &rn);
         if (st == OC_OK && mk->gi > 0) {
             s.body_acts++;
             s.gs[mk->gi].n_quantized++;
         }
     }
+    if (st == OC_OK) oc_qdq_renames_apply(r->m->graph, &rn);
+    oc_qdq_renames_free(&rn);
     if (st == OC_OK && correct) st = bias_correct(&s, &bc);
     if (st == OC_OK && (s.body_layers || s.body_acts)) {
         size_t bodies = 0;
