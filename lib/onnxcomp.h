@@ -399,7 +399,7 @@ bool oc_graph_is_input(oc_graph *g, const char *name);
  * owning node). Fills up to `cap` entries, returns the total count. */
 size_t oc_graph_consumers(oc_graph *g, const char *name, oc_node **out, size_t cap);
 
-/* While on, oc_graph_consumers(g, ...) answers from a map of every name's
+/* For g and every body below it: while on, oc_graph_consumers answers from a map of every name's
  * readers built on first use, instead of scanning g per call: for phases
  * that ask about many names. Edits through these functions drop the map
  * (rebuilt on the next call); a caller that writes node inputs directly

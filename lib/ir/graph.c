@@ -405,12 +405,19 @@ static graph_index *readers_of(oc_graph *g)
     return ix;
 }
 
+static void cache_readers_sub(void *on, oc_graph *sub)
+{
+    oc_graph_cache_readers(sub, *(bool *)on);
+}
+
 void oc_graph_cache_readers(oc_graph *g, bool on)
 {
     graph_index *ix = get_index(g);
-    if (!ix) return;
-    if (!on) readers_drop(ix);
-    ix->readers_on = on;
+    if (ix) {
+        if (!on) readers_drop(ix);
+        ix->readers_on = on;
+    }
+    for (size_t i = 0; i < g->n_nodes; i++) oc_node_foreach_subgraph(g->nodes[i], cache_readers_sub, &on);
 }
 
 size_t oc_graph_consumers(oc_graph *g, const char *name, oc_node **out, size_t cap)

@@ -827,9 +827,12 @@ oc_status oc_coupling_analyze(oc_pass_run *r, const oc_coupling_opts *o, oc_coup
     oc_strmap_init(&p->defs);
     oc_status st = cpl_graphs_collect(c) ? probe_shapes(c) : p->st;
     if (st == OC_OK) {
+        /* the walk reads the graphs only: readers from one map per graph */
+        oc_graph_cache_readers(c->m->graph, true);
         seed(c);
         for (size_t s = 0; s < c->n_spaces && p->st == OC_OK; s++) explore(c, s);
         if (p->st == OC_OK) cpl_check_readers(c);
+        oc_graph_cache_readers(c->m->graph, false);
         st = p->st;
     }
     if (st == OC_OK) st = finish(c);

@@ -155,16 +155,19 @@ oc_status oc_prune_layers(oc_pass_run *r, bool subgraphs, int64_t min_elems, oc_
     lctx c = {.r = r, .min_elems = min_elems, .subgraphs = subgraphs};
     *out = NULL;
     *n = 0;
+    /* a read-only walk: who reads what comes from one map per graph */
+    oc_graph_cache_readers(r->m->graph, true);
     visit_graph(&c, r->m->graph);
+    /* a weight also read by a node that is not a layer (a Shape, an Add...)
+     * is shared too: pruning it changes that reader */
+    for (size_t i = 0; i < c.n && c.st == OC_OK; i++) {
+        oc_node *cons[2];
+        if (oc_graph_consumers(c.v[i].g, c.v[i].w_name, cons, 2) > 1) c.v[i].shared = true;
+    }
+    oc_graph_cache_readers(r->m->graph, false);
     if (c.st != OC_OK) {
         oc_free(c.v);
         return c.st;
-    }
-    /* a weight also read by a node that is not a layer (a Shape, an Add...)
-     * is shared too: pruning it changes that reader */
-    for (size_t i = 0; i < c.n; i++) {
-        oc_node *cons[2];
-        if (oc_graph_consumers(c.v[i].g, c.v[i].w_name, cons, 2) > 1) c.v[i].shared = true;
     }
     *out = c.v;
     *n = c.n;
