@@ -171,6 +171,19 @@ vg() {
             "run $conv/model.onnx --data $conv -o $WORK/vgb/run -f"
             "eval $conv/model.onnx $WORK/vgb/p.onnx --data $conv --json"
         )
+        # helgrind: calibration on two worker threads (64 copies of one
+        # sample, so that both take some) shares nothing unlocked;
+        # tests/valgrind/openblas.supp holds OpenBLAS's own pool handshake
+        mkdir -p "$WORK/hg"
+        local k
+        for k in $(seq 0 63); do cp -r "$conv/test_data_set_0" "$WORK/hg/test_data_set_$k"; done
+        if valgrind --tool=helgrind -q --error-exitcode=9 --suppressions=tests/valgrind/openblas.supp \
+            "$BUILD/onnxcomp" compress -f -q "$conv/model.onnx" -o "$WORK/hg.onnx" --quant static \
+            --data "$WORK/hg" --limit 64 --threads 2 2> "$WORK/vg.err"; then
+            echo "PASS helgrind: sample-parallel calibration"
+        else
+            echo "FAIL helgrind: sample-parallel calibration: $(grep -m3 -A4 'Possible data race' "$WORK/vg.err" | head -c 600)"
+        fi
         local c
         for c in "${cmds[@]}"; do
             # shellcheck disable=SC2086
