@@ -711,10 +711,12 @@ static void json_model(json *jw, const compress_settings *cs, const job *j)
     json_key(jw, "seconds");
     json_num(jw, r->seconds);
     static const char *const counts[] = {"weights_quantized", "nodes_quantized", "activations_quantized",
-                                         "layers_pruned", "channels_removed"};
+                                         "layers_pruned", "channels_removed", "channel_groups_left",
+                                         "channel_groups_approx"};
     const long long cv[] = {(long long)r->weights_quantized, (long long)r->nodes_quantized,
                             (long long)r->activations_quantized, (long long)r->layers_pruned,
-                            (long long)r->channels_removed};
+                            (long long)r->channels_removed, (long long)r->groups_left,
+                            (long long)r->groups_approx};
     for (size_t k = 0; k < sizeof(cv) / sizeof(cv[0]); k++) {
         json_key(jw, counts[k]);
         if (ran) json_int(jw, cv[k]);

@@ -47,6 +47,7 @@ typedef struct job_result {
     double seconds;
     size_t weights_quantized, nodes_quantized, activations_quantized, layers_pruned;
     int64_t weights_zero, weights_prunable, channels_removed;
+    int64_t groups_left, groups_approx; /* channel groups left alone / pruned through a normalisation */
     bool has_eval;           /* the gate ran: ev holds its metrics */
     bool gate_passed;
     bool output_written;

@@ -533,6 +533,8 @@ void compress_one(const compress_settings *cs, const char *in, const char *out, 
     res->weights_zero = rep->weights_zero;
     res->weights_prunable = rep->weights_prunable;
     res->channels_removed = rep->channels_removed;
+    res->groups_left = (int64_t)rep->groups_skipped;
+    res->groups_approx = (int64_t)rep->groups_approx;
     if (rep->notices_len) {
         /* each notice as its own "onnxcomp: IN: ..." line */
         char *line = rep->notices;

@@ -178,6 +178,10 @@ PY
 expect "--round-to" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/r8.onnx" --prune channel:ratio=0.3 --round-to 8
 kept=$(/usr/bin/python3 -c "import onnx,sys; m=onnx.load(sys.argv[1]); print([t.dims[0] for t in m.graph.initializer if t.name=='w1'][0])" "$tmp/r8.onnx" 2>&1)
 [ "$kept" = 16 ] && pass "--round-to 8 keeps 16 of 20 channels at ratio 0.3" || fail "--round-to 8 keeps 16 of 20 channels at ratio 0.3" "kept $kept"
+expect "channel prune with --report" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/r10.onnx" --prune channel:ratio=0.3 --report "$tmp/rep.json"
+got=$(/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['models'][0]; print(r['channels_removed'], r['channel_groups_left'], r['channel_groups_approx'])" "$tmp/rep.json" 2>&1)
+# 6 of conv 1's 20 channels go; conv 2's 5 reach the graph output: one group left alone
+[ "$got" = "6 1 0" ] && pass "report: channels removed, groups left, groups approximate" || fail "report: channels removed, groups left, groups approximate" "$got"
 expect "--round-to without --prune channel" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/r9.onnx" --quant weight --round-to 8
 grep -q "prune channel" "$tmp/err" && pass "--round-to says it needs --prune channel" || fail "--round-to says it needs --prune channel" "$(cat "$tmp/err")"
 expect "--round-to disagreeing with round_to" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/r9.onnx" --prune channel:round_to=4 --round-to 8

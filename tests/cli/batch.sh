@@ -312,7 +312,8 @@ fields = {"input": str, "output": (str, type(None)), "status": str, "error": (st
           "bytes_in": (int, type(None)), "bytes_out": (int, type(None)), "ratio": (float, int, type(None)),
           "seconds": num, "weights_quantized": (int, type(None)), "nodes_quantized": (int, type(None)),
           "activations_quantized": (int, type(None)), "layers_pruned": (int, type(None)),
-          "channels_removed": (int, type(None)), "weight_sparsity": (float, int, type(None)), "passes": str,
+          "channels_removed": (int, type(None)), "channel_groups_left": (int, type(None)),
+          "channel_groups_approx": (int, type(None)), "weight_sparsity": (float, int, type(None)), "passes": str,
           "eval": (dict, type(None)), "gate_passed": (bool, type(None))}
 for path, want in ((sys.argv[1], "ok"), (sys.argv[2], "skipped")):
     d = json.load(open(path))
@@ -337,6 +338,7 @@ for path, want in ((sys.argv[1], "ok"), (sys.argv[2], "skipped")):
         assert r["passes"].startswith("--quant weight:")
         if want == "ok":
             assert r["weights_quantized"] == 1 and r["weight_sparsity"] == 0 and r["layers_pruned"] == 0, r
+            assert r["channels_removed"] == 0 and r["channel_groups_left"] == 0 and r["channel_groups_approx"] == 0, r
     t = d["totals"]
     assert t["models"] == 4 and t["failed"] == 1 and t[want] == 3, t
     assert t["bytes_in"] == sum(r["bytes_in"] for r in d["models"] if r["bytes_out"] is not None)
