@@ -178,6 +178,14 @@ PY
 expect "--round-to" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/r8.onnx" --prune channel:ratio=0.3 --round-to 8
 kept=$(/usr/bin/python3 -c "import onnx,sys; m=onnx.load(sys.argv[1]); print([t.dims[0] for t in m.graph.initializer if t.name=='w1'][0])" "$tmp/r8.onnx" 2>&1)
 [ "$kept" = 16 ] && pass "--round-to 8 keeps 16 of 20 channels at ratio 0.3" || fail "--round-to 8 keeps 16 of 20 channels at ratio 0.3" "kept $kept"
+if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
+    # ORT loads and runs it (pruned: its outputs differ, any cosine passes)
+    if node "$root/tests/ort/compare.js" --cos -1 "$tmp/two.onnx" "$tmp/r8.onnx" - > "$tmp/ort" 2>&1; then
+        pass "ORT runs the --round-to output"
+    else
+        fail "ORT runs the --round-to output" "$(head -2 "$tmp/ort")"
+    fi
+fi
 expect "channel prune with --report" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/r10.onnx" --prune channel:ratio=0.3 --report "$tmp/rep.json"
 got=$(/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['models'][0]; print(r['channels_removed'], r['channel_groups_left'], r['channel_groups_approx'])" "$tmp/rep.json" 2>&1)
 # 6 of conv 1's 20 channels go; conv 2's 5 reach the graph output: one group left alone
