@@ -180,7 +180,8 @@ kept=$(/usr/bin/python3 -c "import onnx,sys; m=onnx.load(sys.argv[1]); print([t.
 [ "$kept" = 16 ] && pass "--round-to 8 keeps 16 of 20 channels at ratio 0.3" || fail "--round-to 8 keeps 16 of 20 channels at ratio 0.3" "kept $kept"
 if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
     # ORT loads and runs it (pruned: its outputs differ, any cosine passes)
-    if node "$root/tests/ort/compare.js" --cos -1 "$tmp/two.onnx" "$tmp/r8.onnx" - > "$tmp/ort" 2>&1; then
+    if node "$root/tests/ort/compare.js" --cos -1 "$tmp/two.onnx" "$tmp/r8.onnx" - > "$tmp/ort" 2>&1 &&
+        grep -q '^PASS' "$tmp/ort"; then
         pass "ORT runs the --round-to output"
     else
         fail "ORT runs the --round-to output" "$(head -2 "$tmp/ort")"
@@ -207,6 +208,14 @@ PY
 expect "static, 1 thread" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/s1.onnx" --quant static --data "$tmp/cal" --threads 1
 expect "static, 2 threads" 0 "$oc" compress "$tmp/two.onnx" -o "$tmp/s2.onnx" --quant static --data "$tmp/cal" --threads 2
 cmp -s "$tmp/s1.onnx" "$tmp/s2.onnx" && pass "static: 2 threads byte-identical to 1" || fail "static: 2 threads byte-identical to 1" "outputs differ"
+if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
+    if node "$root/tests/ort/compare.js" --cos 0.99 "$tmp/two.onnx" "$tmp/s2.onnx" - > "$tmp/ort" 2>&1 &&
+        grep -q '^PASS' "$tmp/ort"; then
+        pass "ORT runs the static output: $(grep -o 'min cosine [0-9.]*' "$tmp/ort")"
+    else
+        fail "ORT runs the static output, cosine >= 0.99" "$(head -2 "$tmp/ort")"
+    fi
+fi
 /usr/bin/python3 -c "import numpy as np, sys; [np.save(sys.argv[1] + '/s%02d/x.npy' % k, np.zeros((1, 3, 9, 9), np.float32)) for k in (4, 9)]" "$tmp/cal"
 expect "static, bad samples, 2 threads" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/s3.onnx" --quant static --data "$tmp/cal" --threads 2
 grep -q "s04" "$tmp/err" && ! grep -q "s09" "$tmp/err" && [ "$(wc -l < "$tmp/err")" = 1 ] && [ ! -e "$tmp/s3.onnx" ] &&
