@@ -431,6 +431,9 @@ oc_value *oc_graph_add_value_info(oc_graph *g, const char *name, int elem_type,
 /* Removes initializer `name` of g, and the graph input of that name IR 3
  * models list beside every initializer. */
 void oc_graph_remove_initializer(oc_graph *g, const char *name);
+/* Position of node n in g's node list, or g->n_nodes when n is not one of
+ * g's own nodes. */
+size_t oc_graph_node_index(const oc_graph *g, const oc_node *n);
 /* Removes node n from g's node list (n itself stays in the model's arena). */
 void oc_graph_remove_node(oc_graph *g, oc_node *n);
 /* Removes nodes whose outputs nobody reads (graph outputs are read), then

@@ -784,6 +784,13 @@ void oc_graph_remove_initializer(oc_graph *g, const char *name)
     g->n_inputs = w;
 }
 
+size_t oc_graph_node_index(const oc_graph *g, const oc_node *n)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == n) return i;
+    return g->n_nodes;
+}
+
 void oc_graph_remove_node(oc_graph *g, oc_node *n)
 {
     size_t w = 0;

@@ -668,9 +668,7 @@ bool cpl_is_graph_output(const oc_graph *g, const char *name)
 
 bool cpl_local_node(const oc_graph *g, const oc_node *n)
 {
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == n) return true;
-    return false;
+    return oc_graph_node_index(g, n) < g->n_nodes;
 }
 
 static void explore(cpl *c, size_t s)

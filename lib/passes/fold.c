@@ -19,13 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool local(const oc_graph *g, const oc_node *n)
-{
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == n) return true;
-    return false;
-}
-
 static bool is_output(const oc_graph *g, const char *name)
 {
     for (size_t k = 0; k < g->n_outputs; k++)
@@ -249,11 +242,8 @@ static oc_status fold_next(oc_pass_run *r, oc_graph *g, const layer *L, bool *do
     L->n->inputs = ins;
     L->n->n_inputs = 3;
     L->n->outputs[0] = n->outputs[0];
-    size_t wpos = 0;
-    for (size_t k = 0; k < g->n_nodes; k++)
-        if (g->nodes[k] != n) g->nodes[wpos++] = g->nodes[k];
-    g->n_nodes = wpos;
-    oc_graph_invalidate(g);
+    oc_graph_remove_node(g, n);
+    oc_graph_invalidate(g); /* L's inputs and output were written directly */
     *done = true;
 out:
     oc_free(a);
@@ -355,7 +345,7 @@ static bool match_hardswish(oc_pass_run *r, oc_graph *g, oc_node *c, oc_node *rm
     if (!is_relu6(g, c) || !oc_pass_node_selected(r, c)) return false;
     size_t slot;
     oc_node *add = oc_graph_producer(g, c->inputs[0], &slot);
-    if (!add || !local(g, add) || !is_op(add, "Add") || add->n_inputs != 2 || !oc_pass_node_selected(r, add))
+    if (!add || oc_graph_node_index(g, add) == g->n_nodes || !is_op(add, "Add") || add->n_inputs != 2 || !oc_pass_node_selected(r, add))
         return false;
     const int xi = const_is(g, add->inputs[1], 3) ? 0 : const_is(g, add->inputs[0], 3) ? 1 : -1;
     if (xi < 0 || sole_reader(g, add->outputs[0]) != c) return false;
@@ -391,8 +381,7 @@ oc_status oc_fold_hardswish(oc_pass_run *r, oc_graph *g, size_t *rewritten)
         const char *x, *y;
         if (!match_hardswish(r, g, g->nodes[i], rm, &x, &y)) continue;
         /* the new nodes go where the Add was: x is ready there */
-        size_t at = 0;
-        while (g->nodes[at] != rm[0]) at++;
+        const size_t at = oc_graph_node_index(g, rm[0]);
         const char *nm = rm[3]->name && *rm[3]->name ? rm[3]->name : y;
         char base[600];
         if (op14) {
@@ -419,13 +408,7 @@ oc_status oc_fold_hardswish(oc_pass_run *r, oc_graph *g, size_t *rewritten)
                 return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
         }
         /* the four old nodes go (y now comes from the new ones) */
-        size_t wpos = 0;
-        for (size_t k = 0; k < g->n_nodes; k++) {
-            oc_node *n = g->nodes[k];
-            if (n != rm[0] && n != rm[1] && n != rm[2] && n != rm[3]) g->nodes[wpos++] = n;
-        }
-        g->n_nodes = wpos;
-        oc_graph_invalidate(g);
+        for (int k = 0; k < 4; k++) oc_graph_remove_node(g, rm[k]);
         (*rewritten)++;
         i = (size_t)-1; /* indexes shifted: rescan (matches are few) */
     }

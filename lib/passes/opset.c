@@ -304,13 +304,6 @@ static bool output_used(oc_graph *g, const char *name)
     return oc_graph_consumers(g, name, NULL, 0) > 0;
 }
 
-static size_t node_index(const oc_graph *g, const oc_node *n)
-{
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == n) return i;
-    return g->n_nodes;
-}
-
 /* ---- what the graph says about a value ---- */
 
 static oc_tensor *weight(step_ctx *s, size_t slot)
@@ -986,7 +979,7 @@ static bool ad_softmax13(step_ctx *s)
     snprintf(base, sizeof(base), "%s_shape", y);
     const char *shp = out2d ? oc_graph_unique_name(g, base) : NULL;
     if (!shp) return nomem(s);
-    size_t at = node_index(g, n);
+    size_t at = oc_graph_node_index(g, n);
     snprintf(base, sizeof(base), "%s_flatten", node_label(n));
     const char *nm1 = oc_graph_unique_name(g, base);
     snprintf(base, sizeof(base), "%s_shape", node_label(n));
@@ -1006,7 +999,7 @@ static bool ad_softmax13(step_ctx *s)
     n->inputs[0] = flat;
     n->outputs[0] = out2d;
     if (!attr_set_int(s, "axis", 1)) return false;
-    if (!oc_graph_add_node(g, node_index(g, n) + 1, "Reshape", NULL, nm3, 2, rin, 1, rout)) return nomem(s);
+    if (!oc_graph_add_node(g, oc_graph_node_index(g, n) + 1, "Reshape", NULL, nm3, 2, rin, 1, rout)) return nomem(s);
     oc_graph_invalidate(g);
     return true;
 }

@@ -19,16 +19,6 @@ oc_graph *oc_qdq_init_home(oc_graph *g, const char *name)
     return NULL;
 }
 
-static void drop_initializer(oc_graph *g, const char *name)
-{
-    oc_graph_remove_initializer(g, name);
-}
-
-static void drop_node(oc_graph *g, oc_node *n)
-{
-    oc_graph_remove_node(g, n);
-}
-
 oc_status oc_qdq_new_init(oc_pass_run *r, oc_graph *g, const char *base, int dtype, int ndim, const int64_t *dims,
                          void *data, size_t nbytes, const char **name_out)
 {
@@ -113,8 +103,8 @@ static oc_status qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node,
     oc_qweight_free(&q);
     FORWARD_IF_ERROR(st);
     /* the float weight goes; a DequantizeLinear produces its name instead */
-    if (const_node) drop_node(home, const_node);
-    else drop_initializer(home, keep);
+    if (const_node) oc_graph_remove_node(home, const_node);
+    else oc_graph_remove_initializer(home, keep);
     snprintf(base, sizeof(base), "%s_DequantizeLinear", keep);
     const char *dq_name = oc_graph_unique_name(home, base);
     const char *ins[3] = {qn, sn, zn};
@@ -170,7 +160,7 @@ oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc
         oc_free(zp);
     }
     FORWARD_IF_ERROR(st);
-    drop_initializer(home, keep);
+    oc_graph_remove_initializer(home, keep);
     snprintf(base, sizeof(base), "%s_DequantizeLinear", keep);
     const char *dq_name = oc_graph_unique_name(home, base);
     const char *ins[3] = {qn, sn, zn};
@@ -245,8 +235,8 @@ oc_status oc_qdq_activation(oc_pass_run *r, oc_graph *g, const char *tensor, oc_
     size_t slot = 0, at = 0;
     oc_node *prod = oc_graph_producer(g, keep, &slot);
     if (prod) {
-        for (size_t i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i] == prod) at = i + 1;
+        const size_t pi = oc_graph_node_index(g, prod);
+        if (pi < g->n_nodes) at = pi + 1;
     }
     bool is_output = false;
     for (size_t i = 0; i < g->n_outputs; i++)

@@ -100,22 +100,6 @@ static float attr_float(const oc_node *n, const char *name, float def)
     return a && (a->has_f || a->type == OC_ATTR_FLOAT) ? a->f : def;
 }
 
-static size_t node_index(const oc_graph *g, const oc_node *n)
-{
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == n) return i;
-    return g->n_nodes;
-}
-
-static void remove_node(oc_graph *g, const oc_node *n)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] != n) g->nodes[w++] = g->nodes[i];
-    g->n_nodes = w;
-    oc_graph_invalidate(g);
-}
-
 /* Adds an initializer owning `data` (freed on failure). */
 static const char *add_init(dctx *d, oc_graph *g, const char *base, int dtype, int ndim, const int64_t *dims,
                             void *data, size_t nbytes, oc_tensor **out)
@@ -400,7 +384,7 @@ static void rewrite(dctx *d, oc_graph *g, oc_strmap *dql, oc_node *n, oc_tensor 
         return;
     }
     const char *act = n->inputs[0];
-    size_t at = node_index(g, n);
+    size_t at = oc_graph_node_index(g, n);
     const char *scale_name = w->scale;
     float alpha = gemm ? attr_float(n, "alpha", 1.0f) : 1.0f;
     float beta = gemm ? attr_float(n, "beta", 1.0f) : 1.0f;
@@ -426,7 +410,7 @@ static void rewrite(dctx *d, oc_graph *g, oc_strmap *dql, oc_node *n, oc_tensor 
     }
     const char *aq[3];
     if (!dql_for(d, g, dql, act, aq)) return;
-    at = node_index(g, n);
+    at = oc_graph_node_index(g, n);
     const char *y_int = new_value(d, g, yname, "int32");
     const char *y_f = y_int ? new_value(d, g, yname, "float") : NULL;
     const char *y_s = y_f ? new_value(d, g, yname, "scale") : NULL;
@@ -491,7 +475,7 @@ static void rewrite(dctx *d, oc_graph *g, oc_strmap *dql, oc_node *n, oc_tensor 
         snprintf(base, sizeof(base), "%.500s_bias_Add", yname);
         if (!add_node(d, g, at++, "Add", base, 2, ai, 1, ao)) return;
     }
-    remove_node(g, n);
+    oc_graph_remove_node(g, n);
     if (gemm) d->n_gemm++;
     else d->n_matmul++;
     d->r->rep->nodes_quantized++;
@@ -539,7 +523,7 @@ static void drop_unread(dctx *d)
         for (size_t k = 0; k < home->n_outputs; k++) out |= !strcmp(home->outputs[k]->name, t->name);
         if (out) continue;
         if (t->cnode) {
-            remove_node(home, t->cnode);
+            oc_graph_remove_node(home, t->cnode);
             continue;
         }
         size_t w = 0;

@@ -138,11 +138,8 @@ static void visit_graph(wctx *w, oc_graph *g)
         if (!home) { /* a Constant node: find it and its graph */
             size_t s;
             c = oc_graph_producer(g, name, &s);
-            for (home = g; home && c; home = home->parent) {
-                bool here = false;
-                for (size_t k = 0; k < home->n_nodes && !here; k++) here = home->nodes[k] == c;
-                if (here) break;
-            }
+            for (home = g; home && c; home = home->parent)
+                if (oc_graph_node_index(home, c) < home->n_nodes) break;
             if (!home || !c) continue;
         } else if (oc_graph_is_input(home, name)) {
             /* also listed as a graph input (old exporters list every

@@ -58,6 +58,35 @@ static oc_status open_data(oc_pass_run *r, oc_session *sess, const oc_value ***i
     return oc_dataset_open(r->ctx, r->popts->data_src, *ni, *iv, &dopt, ds);
 }
 
+/* Runs sample k of ds on sess: its inputs go to fn first (they are not
+ * computed, so the session's observer never sees them), then the model. */
+static oc_status run_sample(oc_ctx *ctx, oc_dataset *ds, size_t k, oc_session *sess, const oc_value **iv, size_t ni,
+                            oc_ten *ins, oc_ten *outs, oc_observe_fn fn, void *ud)
+{
+    int64_t label;
+    FORWARD_IF_ERROR(oc_dataset_get(ctx, ds, k, ins, &label));
+    for (size_t i = 0; i < ni; i++) fn(ud, iv[i]->name, &ins[i]);
+    oc_status st = oc_session_run(ctx, sess, ins, outs);
+    for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
+    for (size_t i = 0; i < oc_session_n_outputs(sess); i++) oc_ten_release(&outs[i]);
+    return st;
+}
+
+/* Every sample of ds, in order, on sess. */
+static oc_status run_in_order(oc_pass_run *r, oc_session *sess, oc_dataset *ds, const oc_value **iv, size_t ni,
+                              oc_observe_fn fn, void *ud)
+{
+    oc_ten *ins = oc_calloc(ni + 1, sizeof(oc_ten));
+    oc_ten *outs = oc_calloc(oc_session_n_outputs(sess) + 1, sizeof(oc_ten));
+    oc_status st = ins && outs ? OC_OK : oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    oc_session_set_observer(sess, fn, ud);
+    for (size_t k = 0; k < oc_dataset_count(ds) && st == OC_OK; k++)
+        st = run_sample(r->ctx, ds, k, sess, iv, ni, ins, outs, fn, ud);
+    oc_free(ins);
+    oc_free(outs);
+    return st;
+}
+
 oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
 {
     return oc_pass_run_samples_upto(r, fn, ud, count, SIZE_MAX);
@@ -68,36 +97,15 @@ oc_status oc_pass_run_samples_upto(oc_pass_run *r, oc_observe_fn fn, void *ud, s
     oc_session *sess = NULL;
     oc_dataset *ds = NULL;
     const oc_value **iv = NULL;
-    oc_ten *ins = NULL, *outs = NULL;
     size_t ni = 0;
     oc_run_opts ro = {.threads = r->popts->threads};
-    oc_status st = oc_session_new(r->ctx, r->m, &ro, &sess);
-    if (st != OC_OK) return st;
-    size_t no = oc_session_n_outputs(sess);
-    st = open_data(r, sess, &iv, &ni, &ds, cap);
-    if (st != OC_OK) goto done;
-    ins = oc_calloc(ni + 1, sizeof(oc_ten));
-    outs = oc_calloc(no + 1, sizeof(oc_ten));
-    if (!ins || !outs) {
-        st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-        goto done;
+    FORWARD_IF_ERROR(oc_session_new(r->ctx, r->m, &ro, &sess));
+    oc_status st = open_data(r, sess, &iv, &ni, &ds, cap);
+    if (st == OC_OK) {
+        *count = oc_dataset_count(ds);
+        st = run_in_order(r, sess, ds, iv, ni, fn, ud);
     }
-    oc_session_set_observer(sess, fn, ud);
-    size_t n = oc_dataset_count(ds);
-    *count = n;
-    for (size_t k = 0; k < n && st == OC_OK; k++) {
-        int64_t label;
-        st = oc_dataset_get(r->ctx, ds, k, ins, &label);
-        if (st != OC_OK) break;
-        for (size_t i = 0; i < ni; i++) fn(ud, iv[i]->name, &ins[i]); /* inputs are not computed */
-        st = oc_session_run(r->ctx, sess, ins, outs);
-        for (size_t i = 0; i < ni; i++) oc_ten_release(&ins[i]);
-        for (size_t i = 0; i < no; i++) oc_ten_release(&outs[i]);
-    }
-done:
     oc_free(iv);
-    oc_free(ins);
-    oc_free(outs);
     oc_dataset_free(ds);
     oc_session_free(sess);
     return st;
@@ -133,14 +141,7 @@ static void *work(void *wp)
         if (atomic_load(&R->stop)) break;
         const size_t k = atomic_fetch_add(&R->next, 1);
         if (k >= R->n) break;
-        int64_t label;
-        oc_status st = oc_dataset_get(&w->ctx, R->ds, k, w->ins, &label);
-        if (st == OC_OK) {
-            for (size_t i = 0; i < R->ni; i++) locked_observe(w, R->iv[i]->name, &w->ins[i]);
-            st = oc_session_run(&w->ctx, w->sess, w->ins, w->outs);
-            for (size_t i = 0; i < R->ni; i++) oc_ten_release(&w->ins[i]);
-            for (size_t i = 0; i < R->no; i++) oc_ten_release(&w->outs[i]);
-        }
+        const oc_status st = run_sample(&w->ctx, R->ds, k, w->sess, R->iv, R->ni, w->ins, w->outs, locked_observe, w);
         if (st != OC_OK) {
             fail_at(R, k, st, w->ctx.msg);
             break;
@@ -174,14 +175,8 @@ oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *
         *count = R.n;
         nw = n_workers(r, R.n);
     }
-    if (st == OC_OK && nw <= 1) {
-        /* one worker: the plain loop (with the kernels' own threads) */
-        oc_free(R.iv);
-        oc_dataset_free(R.ds);
-        oc_session_free(first);
-        return oc_pass_run_samples(r, fn, ud, count);
-    }
-    for (size_t i = 0; i < nw && st == OC_OK; i++) {
+    if (st == OC_OK && nw <= 1) st = run_in_order(r, first, R.ds, R.iv, R.ni, fn, ud); /* one worker: no threads */
+    for (size_t i = 0; i < nw && nw > 1 && st == OC_OK; i++) {
         w[i].R = &R;
         oc_ctx_init(&w[i].ctx);
         if (i == 0) w[i].sess = first, first = NULL;
@@ -191,7 +186,7 @@ oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *
         if (st == OC_OK && (!w[i].ins || !w[i].outs)) st = oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
         if (w[i].sess) oc_session_set_observer(w[i].sess, locked_observe, &w[i]);
     }
-    if (st == OC_OK) {
+    if (st == OC_OK && nw > 1) {
         pthread_mutex_init(&R.lock, NULL);
         atomic_init(&R.next, 0);
         atomic_init(&R.stop, false);
