@@ -14,7 +14,7 @@ calib_args() {
         ultraface-rfb-320) echo "--data $corpus/data/face-images --mean 0.498 --std 0.502" ;;
         yolo-fastestv2-coco) echo "--data $corpus/data/detection-images/yolo-fastestv2-img" ;;
         ppocr-cls-v2) echo "--data $corpus/data/ocr-images --resize 192x48 --mean 0.5 --std 0.5" ;;
-        ppocr-v4-det) echo "--data $corpus/data/ocr-images --resize 320x320 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225" ;;
+        ppocr-v4-det) echo "--data $corpus/data/ocr-images --resize 320x320 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --split calib" ;;
         *) echo "--data $tmp/gen/$1" ;;
     esac
 }
