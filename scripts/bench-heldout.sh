@@ -46,7 +46,7 @@ min=
 for f in "${files[@]}"; do
     b=$(basename "$f")
     k=${b%.*}
-    rm -rf "$dir/$k"
+    rm -rf "${dir:?}/${k:?}"
     mkdir -p "$dir/$k/cal" "$dir/$k/one"
     for g in "${files[@]}"; do [ "$g" = "$f" ] || ln -s "$(cd "$(dirname "$g")" && pwd)/$(basename "$g")" "$dir/$k/cal/"; done
     ln -s "$(cd "$(dirname "$f")" && pwd)/$b" "$dir/$k/one/"
