@@ -43,9 +43,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* (Upsample is met only by the probe, on a model below opset 10: raised, it
+ * becomes a Resize) */
 static const char *const compute_ops[] = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "Concat",
                                           "AveragePool", "GlobalAveragePool", "Resize", "Softmax", "Sigmoid",
-                                          "LeakyRelu", NULL};
+                                          "LeakyRelu", "Upsample", NULL};
 static const char *const share_ops[] = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice",
                                         "Gather", "MaxPool", "Split", "Pad", "DepthToSpace", "SpaceToDepth",
                                         "Identity", NULL};
@@ -1148,7 +1150,10 @@ static oc_status need_opset(oc_pass_run *r, bool *per_channel)
     return OC_OK;
 }
 
-oc_status oc_pass_quant_static(oc_pass_run *r)
+/* The whole pass; with probe, only the first plan on the model as it came
+ * (no opset raise, no folding, no calibration): *work tells whether any
+ * tensor would be quantized. */
+static oc_status static_pass(oc_pass_run *r, bool probe, bool *work)
 {
     sctx s;
     memset(&s, 0, sizeof(s));
@@ -1168,9 +1173,9 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
     oc_strmap_init(&s.gate_ix);
     oc_strmap_init(&s.cone);
 
-    oc_status st = need_opset(r, &per_channel);
+    oc_status st = probe ? OC_OK : need_opset(r, &per_channel);
     if (st != OC_OK) goto done;
-    if (oc_pass_val(r, "fold")) {
+    if (!probe && oc_pass_val(r, "fold")) {
         size_t affine = 0, hswish = 0;
         st = fold_all(r, r->m->graph, &affine, &hswish, 0);
         if (st != OC_OK) goto done;
@@ -1202,10 +1207,14 @@ oc_status oc_pass_quant_static(oc_pass_run *r)
         if (st != OC_OK) goto done;
         if (oc_pass_val(r, "keep_norm")) find_norm_chains(gs);
     }
-    if (already) oc_pass_notice(r, "static: the model is already partly quantized; those parts are left alone");
+    if (already && !probe) oc_pass_notice(r, "static: the model is already partly quantized; those parts are left alone");
 
     st = find_gates(&s);
     if (st == OC_OK) st = plan(&s);
+    if (probe) {
+        *work = s.n_m > 0;
+        goto done;
+    }
     if (st == OC_OK) st = calibrate(&s);
     if (st == OC_OK) st = hard_gates(&s);
     if (st != OC_OK) goto done;
@@ -1274,4 +1283,17 @@ done:
     oc_free(s.deq);
     oc_free(s.deq_home);
     return st;
+}
+
+oc_status oc_pass_quant_static(oc_pass_run *r)
+{
+    /* a model with nothing to quantize is left as it came: no opset raised,
+     * nothing folded, no calibration run */
+    bool work = false;
+    FORWARD_IF_ERROR(static_pass(r, true, &work));
+    if (!work) {
+        oc_pass_notice(r, "static: no float activation to quantize; the model is left as it was");
+        return OC_OK;
+    }
+    return static_pass(r, false, NULL);
 }

@@ -29,6 +29,8 @@ typedef struct wctx {
     bool keep_sensitive;
     int sym_mode;
     size_t n_listed; /* quantized weights that were also graph inputs */
+    bool dry;        /* only look: is there any weight to quantize? */
+    size_t found;    /* with dry: weights that would be quantized */
     oc_strmap done; /* weight names already quantized */
     oc_status st;
 } wctx;
@@ -110,7 +112,7 @@ static void visit_graph(wctx *w, oc_graph *g)
         }
         oc_graph_cache_readers(g, false);
     }
-    for (size_t i = 0; i < n && w->st == OC_OK; i++) {
+    for (size_t i = 0; i < n && w->st == OC_OK && !(w->dry && w->found); i++) {
         oc_node *nd = snap[i];
         oc_node_foreach_subgraph(nd, visit_sub, w);
         if (w->st != OC_OK || !oc_pass_node_selected(w->r, nd)) continue;
@@ -123,10 +125,11 @@ static void visit_graph(wctx *w, oc_graph *g)
         if (oc_strmap_get(&w->done, name)) continue;
         oc_tensor *t = oc_graph_weight(g, name);
         if (!t || t->dtype != OC_DTYPE_FLOAT || !t->data || t->numel < w->min_elems) {
-            if (t && t->dtype == OC_DTYPE_FLOAT) w->r->rep->weights_skipped++;
+            if (t && t->dtype == OC_DTYPE_FLOAT && !w->dry) w->r->rep->weights_skipped++;
             continue;
         }
         if (weight_slot(nd, t->ndim, w->gather, &ch, &red) < 0) continue;
+        if (sens[i] && w->dry) continue;
         if (sens[i]) {
             oc_pass_notice(w->r, "weight: kept '%s' (%s) in float: it feeds a magnitude/log computation",
                            nd->name ? nd->name : name, nd->op_type);
@@ -141,7 +144,12 @@ static void visit_graph(wctx *w, oc_graph *g)
             for (home = g; home && c; home = home->parent)
                 if (oc_graph_node_index(home, c) < home->n_nodes) break;
             if (!home || !c) continue;
-        } else if (oc_graph_is_input(home, name)) {
+        }
+        if (w->dry) {
+            w->found++;
+            continue;
+        }
+        if (!c && oc_graph_is_input(home, name)) {
             /* also listed as a graph input (old exporters list every
              * initializer): quantized, it is a constant and leaves the
              * inputs, as the static pass and ORT's quantizer treat it */
@@ -185,6 +193,20 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
     w.min_elems = (int64_t)oc_pass_val(r, "min_elems");
     w.gather = oc_pass_val(r, "gather") != 0;
     w.keep_sensitive = oc_pass_val(r, "keep_sensitive") != 0;
+
+    /* nothing to quantize: the model is left as it is, opset included */
+    oc_strmap_init(&w.done); /* stays empty: the look adds nothing */
+    w.dry = true;
+    visit_graph(&w, r->m->graph);
+    w.dry = false;
+    oc_strmap_free(&w.done);
+    if (w.st != OC_OK) return w.st;
+    if (!w.found) {
+        oc_pass_notice(r, "weight: no weight to quantize (float Conv/ConvTranspose/Gemm/MatMul%s weights of at least %lld "
+                       "elements, not feeding a magnitude/log); the model is left as it was",
+                       w.gather ? "/Gather" : "", (long long)w.min_elems);
+        return OC_OK;
+    }
 
     /* the opset the DequantizeLinear form needs */
     int64_t need = 10;

@@ -220,3 +220,24 @@ fi
 expect "static, bad samples, 2 threads" 1 "$oc" compress "$tmp/two.onnx" -o "$tmp/s3.onnx" --quant static --data "$tmp/cal" --threads 2
 grep -q "s04" "$tmp/err" && ! grep -q "s09" "$tmp/err" && [ "$(wc -l < "$tmp/err")" = 1 ] && [ ! -e "$tmp/s3.onnx" ] &&
     pass "static, bad samples: one line naming the first bad one, no output" || fail "static, bad samples: one line naming the first bad one, no output" "$(cat "$tmp/err")"
+
+# nothing to quantize (an opset-7 Acos: no weight, no float activation a
+# QDQ pair would serve): the model is left as it came, opset and ops
+# included, with a notice, and ONNX Runtime gives the same outputs
+acos=/usr/share/libonnx-testdata/data/node/test_acos
+for q in weight static; do
+    expect "$q: nothing to quantize" 0 "$oc" compress "$acos/model.onnx" -o "$tmp/acos.$q.onnx" --quant $q --data "$acos/test_data_set_0"
+    got=$("$oc" info --json "$tmp/acos.$q.onnx" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d['opsets'], d['ops'])")
+    if [ "$got" = "{'ai.onnx': 7} {'Acos': 1}" ] && grep -q "left as it was" "$tmp/err"; then
+        pass "$q: nothing to quantize leaves the opset (7) and the ops alone, and says so"
+    else
+        fail "$q: nothing to quantize leaves the opset (7) and the ops alone, and says so" "$got $(head -c 200 "$tmp/err")"
+    fi
+    if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
+        if node "$root/tests/ort/compare.js" "$acos/model.onnx" "$tmp/acos.$q.onnx" "$acos/test_data_set_0" > "$tmp/ort" 2>&1; then
+            pass "$q: ORT runs the untouched model, outputs identical"
+        else
+            fail "$q: ORT runs the untouched model, outputs identical" "$(head -2 "$tmp/ort")"
+        fi
+    fi
+done
