@@ -16,6 +16,9 @@ int cmd_info(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* Creates the folders above path, mkdir -p of its dirname (compress.c):
+ * 0 or an errno value. */
+int cli_make_parents(const char *path);
 /* A file-name-safe copy of s (run.c). */
 void cli_safe_name(char *dst, size_t cap, const char *s);
 

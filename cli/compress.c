@@ -346,8 +346,7 @@ static long long model_bytes(oc_model *m)
     return e.bytes;
 }
 
-/* Creates the folders above path (mkdir -p of its dirname). */
-static int make_parents(const char *path)
+int cli_make_parents(const char *path)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) return ENAMETOOLONG;
@@ -583,7 +582,7 @@ void compress_one(const compress_settings *cs, const char *in, const char *out, 
     }
 
     if (cs->make_dirs) {
-        int e = make_parents(out);
+        int e = cli_make_parents(out);
         if (e) {
             set_fail(res, JOB_FAILED, oc_status_exit_code(OC_ERR_WRITE), "%s: cannot create its folder: %s", out,
                      strerror(e));

@@ -14,7 +14,8 @@ static const char run_help[] =
     "output as DIR/<output>.npy (one sample) or DIR/<sample>/<output>.npy.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR      where to write (default: outputs)\n"
+    "  -o, --output DIR      where to write, created with its parents (default:\n"
+    "                        outputs)\n"
     "  --save-inputs         also write each sample's inputs, as the model saw\n"
     "                        them after preprocessing, as <input>.input.npy\n"
     "  -f, --force           write into an existing DIR\n"
@@ -111,8 +112,10 @@ int cmd_run(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
-        cli_error("%s: cannot create: %s", outdir, strerror(errno));
+    char probe[4096];
+    int pe = snprintf(probe, sizeof(probe), "%s/.", outdir) >= (int)sizeof(probe) ? ENAMETOOLONG : cli_make_parents(probe);
+    if (pe || (mkdir(outdir, 0777) != 0 && errno != EEXIST)) {
+        cli_error("%s: cannot create: %s", outdir, strerror(pe ? pe : errno));
         rc = oc_status_exit_code(OC_ERR_WRITE);
         goto done;
     }

@@ -67,6 +67,10 @@ PY
 then pass "run writes softmax outputs as .npy"; else fail "run writes softmax outputs as .npy" "bad output"; fi
 expect "run refuses an existing folder" 1 "$oc" run "$tmp/m.onnx" --data "$tmp/one" -o "$tmp/o1"
 expect "run -f into an existing folder" 0 "$oc" run -f "$tmp/m.onnx" --data "$tmp/one" -o "$tmp/o1"
+expect "run creates the output folder's parents" 0 "$oc" run "$tmp/m.onnx" --data "$tmp/one" -o "$tmp/p1/p2/o"
+[ -f "$tmp/p1/p2/o/probs.npy" ] && pass "run wrote into the new nested folder" || fail "run wrote into the new nested folder" "$(ls -R "$tmp/p1" 2>&1 | head -3)"
+: > "$tmp/plainfile"
+expect "run under a plain file: write error" 4 "$oc" run "$tmp/m.onnx" --data "$tmp/one" -o "$tmp/plainfile/o"
 expect "run many samples" 0 "$oc" run "$tmp/m.onnx" --data "$tmp/many" -o "$tmp/o6" --save-inputs
 [ "$(find "$tmp/o6" -name probs.npy | wc -l)" -eq 6 ] && pass "one output folder per sample" || fail "one output folder per sample" "$(ls "$tmp/o6")"
 [ "$(find "$tmp/o6" -name 'x.input.npy' | wc -l)" -eq 6 ] && pass "--save-inputs" || fail "--save-inputs" "missing"
