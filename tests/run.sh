@@ -96,6 +96,7 @@ suite recipes bash tests/cli/recipes.sh "$BUILD/onnxcomp"
 suite quant bash tests/quant/corpus.sh "$BUILD/onnxcomp"
 
 suite modes bash tests/quant/modes.sh "$BUILD/onnxcomp"
+suite quant-conf bash tests/quant/conformance.sh "$BUILD/onnxcomp"
 suite quant-sub bash tests/quant/subgraph.sh "$BUILD/onnxcomp"
 
 # 5b. pruning of every corpus model, checked in ONNX Runtime; what it costs

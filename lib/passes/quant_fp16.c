@@ -38,6 +38,7 @@
  * and memory for weights, but no speed: Conv, Gemm, MatMul and most other
  * ops have no float16 CPU kernel, so ORT computes them in float32 between
  * Casts it inserts itself. The float16 compute is for GPU providers. */
+#include "opset.h"
 #include "passes_extra.h"
 
 #include <assert.h>
@@ -157,7 +158,24 @@ static const opspec op_specs[] = {
  * rounding (sizes, sorting, running sums, boxes) or whose side inputs must
  * be float32. */
 static const char *const keep_ops[] = {"Resize", "Upsample", "Range", "TopK", "CumSum", "NonMaxSuppression",
-                                       "RoiAlign", "GridSample", NULL};
+                                       "RoiAlign", "GridSample", "MeanVarianceNormalization", NULL};
+/* (MeanVarianceNormalization: ONNX Runtime runs it as its function body,
+ * whose epsilon is a float32 constant, so a float16 input does not load;
+ * ScatterElements/ScatterND that add or multiply (reduction) have no
+ * float16 kernel on its CPU provider, see float32_for_ort) */
+
+/* A Scatter that accumulates: ONNX Runtime 1.30's CPU provider refuses it
+ * in float16. A Dropout given a training_mode input: its random mask would
+ * be drawn differently in float16 (ORT), so even a seeded one changes. */
+static bool float32_for_ort(const oc_node *n)
+{
+    if (!strcmp(n->op_type, "Dropout")) return n->n_inputs > 2 && *n->inputs[2];
+    if (strcmp(n->op_type, "ScatterElements") && strcmp(n->op_type, "ScatterND")) return false;
+    for (size_t i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, "reduction"))
+            return !(n->attrs[i].s.len == 4 && !memcmp(n->attrs[i].s.data, "none", 4));
+    return false;
+}
 
 /* Inputs that are shapes, sizes, axes or counts: whatever computes them is
  * shape arithmetic. */
@@ -552,7 +570,7 @@ static bool decide(fctx *f, gstate *s, size_t idx)
         f->n_excluded++;
         return false;
     }
-    if (f->keep_default && in_list(n->op_type, keep_ops)) {
+    if (f->keep_default && (in_list(n->op_type, keep_ops) || float32_for_ort(n))) {
         f->n_list_kept++;
         return false;
     }
@@ -1134,6 +1152,18 @@ oc_status oc_pass_quant_fp16(oc_pass_run *r)
     f.keep_default = oc_pass_val(r, "keep_default") != 0;
     f.limit = (float)oc_pass_val(r, "range_limit");
     f.opset = oc_model_opset(r->m, "");
+    if (f.opset < 6) {
+        /* Cast-1 names its target with a string, and ONNX Runtime's own
+         * float16 Casts (around ops it has no float16 kernel for) break
+         * such a graph: raise it to opset 6 first, or refuse */
+        char why[1024];
+        if (!oc_opset_can_upgrade(r->m, 6, why, sizeof(why)))
+            return oc_fail(r->ctx, OC_ERR_UNSUPPORTED, "fp16: needs opset 6 (Cast with a numeric target), the model has "
+                           "%lld: %s", (long long)f.opset, why);
+        FORWARD_IF_ERROR(oc_opset_upgrade(r->ctx, r->m, 6));
+        oc_pass_notice(r, "fp16: raised the model's opset from %lld to 6", (long long)f.opset);
+        f.opset = 6;
+    }
     f.a = oc_arena_new();
     oc_strmap_init(&f.seen);
     if (!f.a) return oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");

@@ -499,10 +499,21 @@ static oc_status plan(sctx *s)
  * ppocr's binarisation map with inputs near +-150, is not): everything
  * feeding it stays float (back to the graph inputs, through the producers
  * of each graph; a body's internals are not followed through its node). */
+static bool is_gate(const oc_node *n)
+{
+    return (!strcmp(n->op_type, "Sigmoid") || !strcmp(n->op_type, "Tanh") || !strcmp(n->op_type, "Softmax") ||
+            !strcmp(n->op_type, "LogSoftmax")) &&
+           oc_domain_is_default(n->domain);
+}
+
 static float hard_input(const oc_node *n)
 {
     /* one int8 step (absmax / 127) wider than the transition: Sigmoid goes
-     * from 0.02 to 0.98 over [-4, 4], Tanh from -0.96 to 0.96 over [-2, 2] */
+     * from 0.02 to 0.98 over [-4, 4], Tanh from -0.96 to 0.96 over [-2, 2];
+     * Softmax weighs its inputs by e^x, so one step wider than 1 changes a
+     * class's odds by more than a factor e (ONNX's test_softmax_large_number,
+     * inputs up to 10,003: cosine 0.72 when quantized) */
+    if (!strcmp(n->op_type, "Softmax") || !strcmp(n->op_type, "LogSoftmax")) return 127.0f;
     return strcmp(n->op_type, "Tanh") ? 127.0f * 8 : 127.0f * 4;
 }
 
@@ -512,9 +523,7 @@ static oc_status find_gates(sctx *s)
         oc_graph *g = s->gs[gi].g;
         for (size_t i = 0; i < g->n_nodes; i++) {
             const oc_node *n = g->nodes[i];
-            if ((strcmp(n->op_type, "Sigmoid") && strcmp(n->op_type, "Tanh")) || !oc_domain_is_default(n->domain) ||
-                n->n_inputs < 1 || !*n->inputs[0])
-                continue;
+            if (!is_gate(n) || n->n_inputs < 1 || !*n->inputs[0]) continue;
             bool added;
             oc_strmap_entry *e = oc_strmap_put(&s->gate_ix, n->inputs[0], &added);
             if (!e) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
@@ -592,12 +601,13 @@ static oc_status hard_gates(sctx *s)
     if (wg->owner)
         snprintf(where, sizeof(where), " in %s '%s' %s", wg->owner->op_type,
                  wg->owner->name && *wg->owner->name ? wg->owner->name : "?", wg->attr);
-    oc_pass_notice(s->r, "static: %zu Sigmoid/Tanh gate%s saturate%s (%s '%s'%s takes inputs up to %.0f): int8 noise "
-                   "before %s would flip units, so the %zu tensor%s feeding %s stay float",
-                   hard, hard == 1 ? "" : "s", hard == 1 ? "s" : "", worst->node->op_type,
+    oc_pass_notice(s->r, "static: %zu Sigmoid/Tanh/Softmax input%s too wide for int8 (%s '%s'%s takes inputs up to %.0f, "
+                   "one int8 step wider than its transition): int8 noise before %s would flip its outputs, so the %zu "
+                   "tensor%s feeding %s stay%s float",
+                   hard, hard == 1 ? " is" : "s are", worst->node->op_type,
                    worst->node->name && *worst->node->name ? worst->node->name : worst->name, where,
                    (double)worst->absmax, hard == 1 ? "it" : "them", tensors, tensors == 1 ? "" : "s",
-                   hard == 1 ? "it" : "them");
+                   hard == 1 ? "it" : "them", tensors == 1 ? "s" : "");
     return OC_OK;
 }
 

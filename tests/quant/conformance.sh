@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# conformance.sh ONNXCOMP: every model of Debian's libonnx-testdata (about
+# 1,070 single-op and small models) through each quantization mode: static
+# (calibrated on the model's own test_data_set_0), weight-only int8, dynamic
+# and fp16. The models are valid, so a refusal must be exit 5 (something
+# onnxcomp does not support: sequence inputs, ops the interpreter lacks for
+# calibration, an opset it cannot raise), in one line naming the model. Every output written is then
+# run by ONNX Runtime on test_data_set_0 beside the original: cosine >= 0.999
+# for weight, dynamic and fp16 and >= 0.99 for static (inputs the model was
+# calibrated on); models ORT cannot load, or whose outputs are random, are
+# skipped by compare.js. Prints one PASS/FAIL line per model and mode for the
+# exits, then compare.js's lines.
+set -u
+oc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+data=/usr/share/libonnx-testdata/data
+[ -d "$data" ] || { echo "SKIP quant conformance: libonnx-testdata not installed"; exit 0; }
+[ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ] || { echo "FAIL quant conformance: onnxruntime-node missing"; exit 1; }
+tmp=$(mktemp -d /tmp/oc-qconf.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+mapfile -t models < <(find "$data" -name model.onnx | sort)
+: > "$tmp/hi.tsv"
+: > "$tmp/lo.tsv"
+refused=0
+n=0
+for m in "${models[@]}"; do
+    n=$((n + 1))
+    d=$(dirname "$m")
+    name=${d#"$data"/}
+    ds=$d/test_data_set_0
+    for mode in static weight dynamic fp16; do
+        args=(--quant "$mode")
+        if [ "$mode" = static ]; then
+            [ -d "$ds" ] || continue
+            args+=(--data "$ds")
+        fi
+        out=$tmp/$n.$mode.onnx
+        "$oc" compress -q -f "$m" -o "$out" "${args[@]}" > /dev/null 2> "$tmp/err"
+        rc=$?
+        if [ "$rc" -eq 0 ]; then
+            [ -d "$ds" ] || continue
+            if [ "$mode" = static ]; then
+                printf '%s\t%s\t%s\t%s\n' "$mode $name" "$m" "$out" "$ds" >> "$tmp/lo.tsv"
+            else
+                printf '%s\t%s\t%s\t%s\n' "$mode $name" "$m" "$out" "$ds" >> "$tmp/hi.tsv"
+            fi
+        elif [ "$rc" -eq 5 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -qF "$m" "$tmp/err" &&
+            [ ! -e "$out" ]; then
+            refused=$((refused + 1))
+        else
+            echo "FAIL quant conformance $mode $name: exit $rc, $(wc -l < "$tmp/err") lines: $(head -c 300 "$tmp/err")"
+        fi
+    done
+done
+echo "PASS quant conformance: $n models, $refused refusals (exit 5, unsupported: one line naming the model, no output)"
+node "$root/tests/ort/compare.js" --cos 0.999 "$tmp/hi.tsv"
+node "$root/tests/ort/compare.js" --cos 0.99 "$tmp/lo.tsv"
