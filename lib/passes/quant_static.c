@@ -602,12 +602,12 @@ static oc_status hard_gates(sctx *s)
         snprintf(where, sizeof(where), " in %s '%s' %s", wg->owner->op_type,
                  wg->owner->name && *wg->owner->name ? wg->owner->name : "?", wg->attr);
     oc_pass_notice(s->r, "static: %zu Sigmoid/Tanh/Softmax input%s too wide for int8 (%s '%s'%s takes inputs up to %.0f, "
-                   "one int8 step wider than its transition): int8 noise before %s would flip its outputs, so the %zu "
+                   "one int8 step wider than its transition): int8 noise before %s would flip %s outputs, so the %zu "
                    "tensor%s feeding %s stay%s float",
                    hard, hard == 1 ? " is" : "s are", worst->node->op_type,
                    worst->node->name && *worst->node->name ? worst->node->name : worst->name, where,
-                   (double)worst->absmax, hard == 1 ? "it" : "them", tensors, tensors == 1 ? "" : "s",
-                   hard == 1 ? "it" : "them", tensors == 1 ? "s" : "");
+                   (double)worst->absmax, hard == 1 ? "it" : "them", hard == 1 ? "its" : "their", tensors,
+                   tensors == 1 ? "" : "s", hard == 1 ? "it" : "them", tensors == 1 ? "s" : "");
     return OC_OK;
 }
 
