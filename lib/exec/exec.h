@@ -68,6 +68,17 @@ oc_status oc_ten_alloc_full(oc_kctx *k, oc_ten *t, int dtype, int ndim, const in
  * tensor can be freed after its last reader). */
 oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndim, const int64_t *dims);
 size_t oc_ten_elem_size(int dtype); /* bytes; 0 for 4-bit and strings */
+/* Whether model bytes at p can be read in place as dtype elements: C asks a
+ * typed read for the element's own alignment, and no kernel asks for more
+ * (vector code loads unaligned or through memcpy). Weights in a protobuf
+ * file sit at any offset; those that fail this are copied once. */
+static inline bool oc_ten_misaligned(const void *p, int dtype)
+{
+    size_t a = oc_ten_elem_size(dtype);
+    if (a < 1) a = 1;
+    if (a > 16) a = 16;
+    return ((uintptr_t)p & (a - 1)) != 0;
+}
 /* Element i as double / stored from double, for numeric types (slow path:
  * shape arithmetic and odd types; float kernels use the float pointer). */
 double oc_ten_get(const oc_ten *t, int64_t i);

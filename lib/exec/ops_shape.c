@@ -72,7 +72,7 @@ static oc_status constant_run(oc_kctx *k, const oc_ten *const *in, size_t n_in, 
         if (!t->data || t->nbytes != (size_t)want)
             return oc_kfail(k, OC_ERR_INVALID, "value tensor has %zu bytes of data, expected %lld", t->nbytes,
                             (long long)want);
-        if ((uintptr_t)t->data & 15) { /* kernels may count on initializer alignment: copy */
+        if (oc_ten_misaligned(t->data, t->dtype)) { /* a typed read needs the element's alignment: copy */
             FORWARD_IF_ERROR(oc_ten_alloc(k, &out[0], t->dtype, t->ndim, t->dims));
             memcpy(out[0].data, t->data, t->nbytes);
             return OC_OK;

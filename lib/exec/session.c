@@ -190,7 +190,7 @@ static oc_status const_view(oc_ctx *ctx, oc_session *s, const oc_tensor *t, oc_t
     v->nbytes = t->nbytes;
     v->borrowed = true;
     v->strings = t->strings;
-    if (t->data && ((uintptr_t)t->data & 15)) {
+    if (t->data && oc_ten_misaligned(t->data, t->dtype)) {
         void *c = oc_arena_alloc(s->a, t->nbytes ? t->nbytes : 1);
         if (!c) return oc_fail(ctx, OC_ERR_NOMEM, "out of memory copying weights");
         memcpy(c, t->data, t->nbytes);

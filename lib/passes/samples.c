@@ -159,8 +159,29 @@ static size_t n_workers(const oc_pass_run *r, size_t n)
     return (size_t)nt < n ? (size_t)nt : n;
 }
 
+/* Weights above this run the samples in order on one single-threaded
+ * session instead of one session per core: each session holds its own
+ * aligned copy of the weights, and a pass over big weights is bound by
+ * memory bandwidth, which more sessions only share (a 624 MiB transformer:
+ * 4.2 s and 1.9 GB on two sessions, 2.0 s and 1.3 GB on one). One thread,
+ * not the matrix work spread over every core (1.7 s there): that changes
+ * the last bits of the ranges with the thread count, and outputs stay the
+ * same for any --threads and -j. */
+#define SAMPLE_PARALLEL_MAX_WEIGHTS (64u << 20)
+
+static void add_bytes(void *ud, oc_graph *g, oc_node *constant_node, oc_tensor *t)
+{
+    (void)g;
+    (void)constant_node;
+    *(uint64_t *)ud += t->nbytes;
+}
+
 oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
 {
+    uint64_t wbytes = 0;
+    oc_model_foreach_weight(r->m, add_bytes, &wbytes);
+    const bool big = wbytes > SAMPLE_PARALLEL_MAX_WEIGHTS;
+
     /* the samples first, on a session used to learn the inputs */
     oc_session *first = NULL;
     oc_run_opts ro = {.threads = 1};
@@ -173,7 +194,7 @@ oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *
     if (st == OC_OK) {
         R.n = oc_dataset_count(R.ds);
         *count = R.n;
-        nw = n_workers(r, R.n);
+        nw = big ? 1 : n_workers(r, R.n);
     }
     if (st == OC_OK && nw <= 1) st = run_in_order(r, first, R.ds, R.iv, R.ni, fn, ud); /* one worker: no threads */
     for (size_t i = 0; i < nw && nw > 1 && st == OC_OK; i++) {
