@@ -87,6 +87,32 @@ static oc_status run_in_order(oc_pass_run *r, oc_session *sess, oc_dataset *ds, 
     return st;
 }
 
+/* A model with more weights than this runs its samples in order on one
+ * single-threaded session, for any observer. Each session holds its own
+ * aligned copy of the weights, and a pass over big weights is bound by
+ * memory bandwidth, which more sessions only share (a 624 MiB transformer:
+ * 4.2 s and 1.9 GB on two sessions, 2.0 s and 1.3 GB on one). One thread,
+ * not the matrix work spread over every core (1.7 s there): that changes
+ * the last bits of the ranges with the thread count, and outputs stay the
+ * same for any --threads and -j. (fashion-mnist, ultraface and yolo gave
+ * the same bits on one thread and on two: below this, sessions keep the
+ * thread count asked for.) */
+#define SAMPLE_PARALLEL_MAX_WEIGHTS (64u << 20)
+
+static void add_bytes(void *ud, oc_graph *g, oc_node *constant_node, oc_tensor *t)
+{
+    (void)g;
+    (void)constant_node;
+    *(uint64_t *)ud += t->nbytes;
+}
+
+static bool big_weights(oc_model *m)
+{
+    uint64_t wbytes = 0;
+    oc_model_foreach_weight(m, add_bytes, &wbytes);
+    return wbytes > SAMPLE_PARALLEL_MAX_WEIGHTS;
+}
+
 oc_status oc_pass_run_samples(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
 {
     return oc_pass_run_samples_upto(r, fn, ud, count, SIZE_MAX);
@@ -98,7 +124,7 @@ oc_status oc_pass_run_samples_upto(oc_pass_run *r, oc_observe_fn fn, void *ud, s
     oc_dataset *ds = NULL;
     const oc_value **iv = NULL;
     size_t ni = 0;
-    oc_run_opts ro = {.threads = r->popts->threads};
+    oc_run_opts ro = {.threads = big_weights(r->m) ? 1 : r->popts->threads};
     FORWARD_IF_ERROR(oc_session_new(r->ctx, r->m, &ro, &sess));
     oc_status st = open_data(r, sess, &iv, &ni, &ds, cap);
     if (st == OC_OK) {
@@ -159,28 +185,9 @@ static size_t n_workers(const oc_pass_run *r, size_t n)
     return (size_t)nt < n ? (size_t)nt : n;
 }
 
-/* Weights above this run the samples in order on one single-threaded
- * session instead of one session per core: each session holds its own
- * aligned copy of the weights, and a pass over big weights is bound by
- * memory bandwidth, which more sessions only share (a 624 MiB transformer:
- * 4.2 s and 1.9 GB on two sessions, 2.0 s and 1.3 GB on one). One thread,
- * not the matrix work spread over every core (1.7 s there): that changes
- * the last bits of the ranges with the thread count, and outputs stay the
- * same for any --threads and -j. */
-#define SAMPLE_PARALLEL_MAX_WEIGHTS (64u << 20)
-
-static void add_bytes(void *ud, oc_graph *g, oc_node *constant_node, oc_tensor *t)
-{
-    (void)g;
-    (void)constant_node;
-    *(uint64_t *)ud += t->nbytes;
-}
-
 oc_status oc_pass_run_samples_any_order(oc_pass_run *r, oc_observe_fn fn, void *ud, size_t *count)
 {
-    uint64_t wbytes = 0;
-    oc_model_foreach_weight(r->m, add_bytes, &wbytes);
-    const bool big = wbytes > SAMPLE_PARALLEL_MAX_WEIGHTS;
+    const bool big = big_weights(r->m);
 
     /* the samples first, on a session used to learn the inputs */
     oc_session *first = NULL;
