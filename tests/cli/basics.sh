@@ -241,3 +241,28 @@ for q in weight static; do
         fi
     fi
 done
+
+# a model over 64 MiB of weights calibrates on one single-threaded session:
+# the same bytes for --threads 1 and 2, minmax and percentile
+if /usr/bin/python3 "$root/scripts/gen-big-model.py" "$tmp/b70.onnx" --mb 70 --dim 512 > /dev/null 2>&1; then
+    /usr/bin/python3 - "$tmp/b70cal" <<'PY'
+import os, sys, numpy as np
+r = np.random.default_rng(3)
+for k in range(4):
+    d = os.path.join(sys.argv[1], "s%d" % k)
+    os.makedirs(d)
+    np.save(os.path.join(d, "X.npy"), r.standard_normal((1, 8, 512)).astype(np.float32))
+PY
+    for q in static:keep_sensitive=0 static:keep_sensitive=0,method=percentile; do
+        "$oc" compress -q -f "$tmp/b70.onnx" -o "$tmp/b70.t1.onnx" --quant "$q" --data "$tmp/b70cal" --threads 1 2> "$tmp/err" &&
+            "$oc" compress -q -f "$tmp/b70.onnx" -o "$tmp/b70.t2.onnx" --quant "$q" --data "$tmp/b70cal" --threads 2 2>> "$tmp/err"
+        if cmp -s "$tmp/b70.t1.onnx" "$tmp/b70.t2.onnx"; then
+            pass "big model, $q: --threads 2 byte-identical to 1"
+        else
+            fail "big model, $q: --threads 2 byte-identical to 1" "$(head -c 200 "$tmp/err")"
+        fi
+    done
+    rm -f "$tmp"/b70*.onnx
+else
+    fail "big model for the thread test" "gen-big-model.py failed"
+fi
