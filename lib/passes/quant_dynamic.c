@@ -221,11 +221,12 @@ static qw *quantize(dctx *d, oc_graph *home, const char *name, const oc_tensor *
     int64_t K = transpose ? t->dims[1] : t->dims[0], N = transpose ? t->dims[0] : t->dims[1];
     size_t n = (size_t)(K * N);
     int64_t ns = d->per_channel ? N : 1;
-    float *w = oc_malloc(n ? n * sizeof(float) : 4);
+    /* the weight as [K, N] rows: read in place, or transposed in tiles */
+    float *w = transpose ? oc_malloc(n ? n * sizeof(float) : 4) : NULL;
     int8_t *q = oc_malloc(n ? n : 1);
-    float *sc = oc_malloc((size_t)ns * sizeof(float));
+    float *sc = oc_malloc((size_t)N * sizeof(float) + 1);
     int8_t *zp = oc_calloc((size_t)ns, 1);
-    if (!w || !q || !sc || !zp) {
+    if ((transpose && !w) || !q || !sc || !zp) {
         oc_free(w);
         oc_free(q);
         oc_free(sc);
@@ -234,27 +235,23 @@ static qw *quantize(dctx *d, oc_graph *home, const char *name, const oc_tensor *
         return NULL;
     }
     const unsigned char *src = t->data; /* may be unaligned when borrowed */
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t c = 0; c < N; c++) {
-            int64_t from = transpose ? c * K + k : k * N + c;
-            memcpy(&w[k * N + c], src + (size_t)from * 4, 4);
-        }
+    enum { TILE = 32 };
+    for (int64_t k0 = 0; transpose && k0 < K; k0 += TILE)
+        for (int64_t c0 = 0; c0 < N; c0 += TILE)
+            for (int64_t c = c0; c < N && c < c0 + TILE; c++)
+                for (int64_t k = k0; k < K && k < k0 + TILE; k++)
+                    memcpy(&w[k * N + c], src + (size_t)(c * K + k) * 4, 4);
+    const void *rows = transpose ? (const void *)w : t->data;
     int32_t qmax = d->reduce_range ? 63 : 127;
-    for (int64_t s = 0; s < ns; s++) {
-        float amax = 0;
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t c = ns == 1 ? 0 : s; c < (ns == 1 ? N : s + 1); c++) {
-                float a = fabsf(w[k * N + c]);
-                if (a > amax && isfinite(a)) amax = a;
-            }
-        float scale = amax / (float)qmax;
-        sc[s] = scale >= 1.17549435e-38f ? scale : 1.0f; /* an all-zero column: any scale is exact */
+    /* each column's largest finite |w| (the whole weight's, per tensor) */
+    oc_q_absmax_cols(rows, K, N, sc);
+    float all = 0;
+    for (int64_t c = 0; c < N; c++) all = sc[c] > all ? sc[c] : all;
+    for (int64_t c = 0; c < N; c++) {
+        float scale = (ns == 1 ? all : sc[c]) / (float)qmax;
+        sc[c] = scale >= 1.17549435e-38f ? scale : 1.0f; /* an all-zero column: any scale is exact */
     }
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t c = 0; c < N; c++) {
-            oc_qparams p = {sc[ns == 1 ? 0 : c], 0};
-            q[k * N + c] = (int8_t)oc_q_quantize1(w[k * N + c], p, -qmax, qmax);
-        }
+    oc_q_symmetric8_cols(rows, K, N, sc, qmax, q);
     oc_free(w);
     char base[600];
     int64_t qdims[2] = {K, N}, sdims[1] = {N};

@@ -227,6 +227,79 @@ static inline double sum_sq(const float *e, int64_t n)
 
 enum { Q_CHUNK = 256 };
 
+/* One row of oc_q_absmax_cols: the largest finite |x[c]| into amax[c]
+ * (NaN and infinities compare false against FLT_MAX and are passed over). */
+Q_CLONES static void absmax_row(const float *restrict x, int64_t N, float *restrict amax)
+{
+    for (int64_t c = 0; c < N; c++) {
+        const float a = fabsf(x[c]);
+        amax[c] = a > amax[c] && a <= FLT_MAX ? a : amax[c];
+    }
+}
+
+/* One row of oc_q_symmetric8_cols: clamped before rounding, which gives the
+ * same integer as rounding first (qmax is an integer) and keeps |v| small
+ * for round_small; NaN becomes the zero point, 0. */
+Q_CLONES static void sym8_row(const float *restrict x, int64_t N, const float *restrict s, float qmax,
+                              int8_t *restrict q)
+{
+    for (int64_t c = 0; c < N; c++) {
+        float v = x[c] / s[c];
+        v = v == v ? v : 0.0f;
+        v = v < -qmax ? -qmax : v;
+        v = v > qmax ? qmax : v;
+        q[c] = (int8_t)(int32_t)round_small(v);
+    }
+}
+
+void oc_q_absmax_cols(const void *w, int64_t K, int64_t N, float *amax)
+{
+    for (int64_t c = 0; c < N; c++) amax[c] = 0;
+    const bool aligned = ((uintptr_t)w & (sizeof(float) - 1)) == 0;
+    float *buf = aligned ? NULL : oc_malloc((size_t)(N ? N : 1) * sizeof(float));
+    for (int64_t k = 0; k < K; k++) {
+        const float *row = aligned ? (const float *)w + k * N : NULL;
+        if (!aligned) {
+            if (!buf) { /* no memory for a row: element by element */
+                for (int64_t c = 0; c < N; c++) {
+                    float x;
+                    memcpy(&x, (const char *)w + (size_t)(k * N + c) * sizeof(float), sizeof(x));
+                    const float a = fabsf(x);
+                    amax[c] = a > amax[c] && a <= FLT_MAX ? a : amax[c];
+                }
+                continue;
+            }
+            memcpy(buf, (const char *)w + (size_t)(k * N) * sizeof(float), (size_t)N * sizeof(float));
+            row = buf;
+        }
+        absmax_row(row, N, amax);
+    }
+    oc_free(buf);
+}
+
+void oc_q_symmetric8_cols(const void *w, int64_t K, int64_t N, const float *scale, int32_t qmax, int8_t *q)
+{
+    const bool aligned = ((uintptr_t)w & (sizeof(float) - 1)) == 0;
+    float *buf = aligned ? NULL : oc_malloc((size_t)(N ? N : 1) * sizeof(float));
+    for (int64_t k = 0; k < K; k++) {
+        const float *row = aligned ? (const float *)w + k * N : NULL;
+        if (!aligned) {
+            if (!buf) {
+                for (int64_t c = 0; c < N; c++) {
+                    float x;
+                    memcpy(&x, (const char *)w + (size_t)(k * N + c) * sizeof(float), sizeof(x));
+                    q[k * N + c] = (int8_t)oc_q_quantize1(x, (oc_qparams){scale[c], 0}, -qmax, qmax);
+                }
+                continue;
+            }
+            memcpy(buf, (const char *)w + (size_t)(k * N) * sizeof(float), (size_t)N * sizeof(float));
+            row = buf;
+        }
+        sym8_row(row, N, scale, (float)qmax, q + k * N);
+    }
+    oc_free(buf);
+}
+
 /* Quantizes x[0..n) to 8 bits with one scale s, the clamp [lo, hi] of x / s
  * (the integer range less the zero point zp), into out; returns the summed
  * squared dequantization error. The errors of a chunk go through a buffer so

@@ -247,6 +247,49 @@ static void quantize1(void)
     CHECK_EQ_INT(oc_q_quantize1(1e9f, (oc_qparams){1.0f, 0}, INT32_MIN, INT32_MAX), 1000000000);
 }
 
+/* the column kernels of the dynamic pass against oc_q_quantize1, element
+ * by element: ties, NaN, infinities, an all-zero column, reduce_range, and
+ * a matrix that is not float-aligned in memory (read in place from a file) */
+static void symmetric8_cols(void)
+{
+    enum { K = 37, N = 29 };
+    static float w[K * N];
+    static unsigned char raw[K * N * sizeof(float) + 1];
+    static int8_t q[K * N], q2[K * N];
+    float amax[N], amax2[N], sc[N];
+    for (int i = 0; i < K * N; i++) w[i] = (float)(gauss() * (1 + i % 7));
+    for (int k = 0; k < K; k++) w[k * N + 3] = 0;     /* an all-zero column */
+    w[5 * N + 1] = NAN;
+    w[6 * N + 2] = INFINITY;
+    w[7 * N + 2] = -INFINITY;
+    w[8 * N + 4] = 1e30f;
+    for (int32_t qmax = 63; qmax <= 127; qmax += 64) {
+        oc_q_absmax_cols(w, K, N, amax);
+        for (int c = 0; c < N; c++) {
+            float m = 0;
+            for (int k = 0; k < K; k++)
+                if (isfinite(w[k * N + c]) && fabsf(w[k * N + c]) > m) m = fabsf(w[k * N + c]);
+            CHECK(amax[c] == m);
+            sc[c] = m > 0 ? m / (float)qmax : 1.0f;
+        }
+        sc[0] = 0.5f; /* ties: x / 0.5 lands on halves for these */
+        for (int k = 0; k < K; k++) w[k * N] = (float)(k - K / 2) * 0.25f;
+        oc_q_symmetric8_cols(w, K, N, sc, qmax, q);
+        int bad = 0;
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < N; c++)
+                bad += q[k * N + c] != (int8_t)oc_q_quantize1(w[k * N + c], (oc_qparams){sc[c], 0}, -qmax, qmax);
+        CHECK_EQ_INT(bad, 0);
+        /* the same bytes one byte off float alignment */
+        memcpy(raw + 1, w, sizeof(w));
+        oc_q_absmax_cols(w, K, N, amax);
+        oc_q_absmax_cols(raw + 1, K, N, amax2);
+        CHECK(memcmp(amax, amax2, sizeof(amax)) == 0);
+        oc_q_symmetric8_cols(raw + 1, K, N, sc, qmax, q2);
+        CHECK(memcmp(q, q2, sizeof(q)) == 0);
+    }
+}
+
 /* ---- weights ---- */
 
 typedef struct scheme {
@@ -817,6 +860,7 @@ int main(void)
     RUN(q_ranges);
     RUN(q_params);
     RUN(quantize1);
+    RUN(symmetric8_cols);
     RUN(weight_roundtrip);
     RUN(weight_shapes);
     RUN(int4_packing);
