@@ -75,6 +75,10 @@ int oc_io_fail_check(void);
  * overflow to infinity (lib/common/dtype.c). */
 float oc_half_to_float(uint16_t h);
 uint16_t oc_float_to_half(float f);
+/* n floats at src (any alignment) to float16, each first clamped to
+ * [-limit, limit] when limit > 0 (NaN stays NaN): oc_float_to_half's bits,
+ * eight at a time with F16C where the CPU has it. */
+void oc_float_to_half_n(const void *src, uint16_t *dst, size_t n, float limit);
 float oc_bf16_to_float(uint16_t h);
 uint16_t oc_float_to_bf16(float f);
 

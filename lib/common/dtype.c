@@ -3,6 +3,7 @@
  * until the table knows it. */
 #include "common.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct dtype_traits {
@@ -97,6 +98,63 @@ uint16_t oc_float_to_half(float f)
     uint32_t m = mant | 0x800000u, h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
     if (rem > half || (rem == half && (h & 1))) h++;
     return (uint16_t)(sign | h);
+}
+
+static uint16_t to_half_clamped(float f, float limit)
+{
+    if (limit > 0) {
+        f = f > limit ? limit : f;
+        f = f < -limit ? -limit : f;
+    }
+    return oc_float_to_half(f);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* vcvtps2ph rounds to nearest even and makes the same subnormals and
+ * infinities as oc_float_to_half; only its NaNs differ (it keeps payload
+ * bits), so NaN lanes are redone one by one. */
+__attribute__((target("avx,f16c"))) static void half_n_f16c(const unsigned char *src, uint16_t *dst, size_t n,
+                                                            float limit)
+{
+    const __m256 hi = _mm256_set1_ps(limit > 0 ? limit : INFINITY), lo = _mm256_set1_ps(limit > 0 ? -limit : -INFINITY);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps((const float *)(const void *)(src + i * 4));
+        const int nan = _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        v = _mm256_min_ps(hi, v); /* a NaN v is the second operand: kept */
+        v = _mm256_max_ps(lo, v);
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+        for (int l = 0; nan && l < 8; l++)
+            if (nan >> l & 1) {
+                float f;
+                memcpy(&f, src + (i + (size_t)l) * 4, 4);
+                dst[i + (size_t)l] = to_half_clamped(f, limit);
+            }
+    }
+    for (; i < n; i++) {
+        float f;
+        memcpy(&f, src + i * 4, 4);
+        dst[i] = to_half_clamped(f, limit);
+    }
+}
+#endif
+
+void oc_float_to_half_n(const void *src, uint16_t *dst, size_t n, float limit)
+{
+    const unsigned char *p = src;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+        half_n_f16c(p, dst, n, limit);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        float f;
+        memcpy(&f, p + i * 4, 4);
+        dst[i] = to_half_clamped(f, limit);
+    }
 }
 
 float oc_bf16_to_float(uint16_t h)

@@ -858,12 +858,7 @@ static bool halve_tensor(fctx *f, oc_tensor *t)
         nomem(f);
         return false;
     }
-    const unsigned char *p = t->data;
-    for (size_t i = 0; i < n; i++) {
-        float v;
-        memcpy(&v, p + i * 4, 4);
-        h[i] = to_half(v);
-    }
+    oc_float_to_half_n(t->data, h, n, HALF_MAX); /* to_half's bits, in vector loops */
     f->r->rep->weight_bytes_before += (int64_t)t->nbytes;
     f->r->rep->weight_bytes_after += (int64_t)(n * 2);
     oc_tensor_set_data(f->r->m, t, h, n * 2);

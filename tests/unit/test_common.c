@@ -109,12 +109,57 @@ static void alloc_hook_fails_nth(void)
     oc_free(d);
 }
 
+/* float16 conversion: known bit patterns, and the eight-at-a-time path
+ * (F16C where the CPU has it) against the one-at-a-time one, clamped and
+ * not, from a misaligned buffer, on rounding ties, subnormals, overflow,
+ * infinities and NaNs with payloads (all 2^32 floats agreed once, by a
+ * throwaway program: too slow for the suite) */
+static void float_to_half(void)
+{
+    CHECK_EQ_INT(oc_float_to_half(1.0f), 0x3c00);
+    CHECK_EQ_INT(oc_float_to_half(-2.0f), 0xc000);
+    CHECK_EQ_INT(oc_float_to_half(65504.0f), 0x7bff);
+    CHECK_EQ_INT(oc_float_to_half(65520.0f), 0x7c00);           /* rounds up to infinity */
+    CHECK_EQ_INT(oc_float_to_half(5.9604645e-8f), 0x0001);      /* the smallest subnormal */
+    CHECK_EQ_INT(oc_float_to_half(2.9802322e-8f), 0x0000);      /* half of it: a tie, to even */
+    CHECK_EQ_INT(oc_float_to_half(1.0f + 1.0f / 2048), 0x3c00); /* a tie at 1: to even */
+    enum { N = 4099 };
+    static unsigned char raw[N * 4 + 3];
+    static uint32_t bits[N];
+    static uint16_t got[N];
+    uint64_t r = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < N; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        bits[i] = (uint32_t)r;
+        if (i % 5 == 0) bits[i] = (bits[i] & 0x80001fffu) | (uint32_t)(0x33 + i % 80) << 23; /* near half's range */
+        if (i % 5 == 1) bits[i] = (bits[i] & 0x807fe000u) | 0x1000u | (uint32_t)(100 + i % 40) << 23; /* ties */
+    }
+    const uint32_t special[] = {0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00001u, 0x7f800001u, 0x7fbfffffu,
+                                0x477ff000u, 0x477fefffu, 0x00000001u, 0x80000000u, 0x33000000u, 0x33000001u};
+    for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) bits[k * 7 + 3] = special[k];
+    memcpy(raw + 3, bits, sizeof(bits));
+    for (int li = 0; li < 2; li++) {
+        const float lim = li ? 65504.0f : 0.0f;
+        oc_float_to_half_n(raw + 3, got, N, lim);
+        int bad = 0;
+        for (int i = 0; i < N; i++) {
+            float f;
+            memcpy(&f, &bits[i], 4);
+            if (lim > 0) f = f > lim ? lim : (f < -lim ? -lim : f);
+            bad += got[i] != oc_float_to_half(f);
+        }
+        CHECK_EQ_INT(bad, 0);
+    }
+    oc_float_to_half_n(raw + 3, got, 0, 0); /* nothing to do */
+}
+
 int main(void)
 {
     RUN(arena_alignment_and_big_blocks);
     RUN(arena_grow_keeps_contents);
     RUN(strmap_put_get);
     RUN(dtype_table);
+    RUN(float_to_half);
     RUN(status_codes);
     RUN(alloc_hook_fails_nth);
     UNIT_END("common");
