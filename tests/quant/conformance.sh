@@ -9,7 +9,10 @@
 # for weight, dynamic and fp16 and >= 0.99 for static (inputs the model was
 # calibrated on); models ORT cannot load, or whose outputs are random, are
 # skipped by compare.js. Prints one PASS/FAIL line per model and mode for the
-# exits, then compare.js's lines.
+# exits, then compare.js's lines. Then the same for the pruning passes
+# (magnitude, N:M, channel and Wanda, the last two on the test data): their
+# outputs change the model's results by design, so ORT must load and run
+# them, nothing more.
 set -u
 oc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 mapfile -t models < <(find "$data" -name model.onnx | sort)
 : > "$tmp/hi.tsv"
 : > "$tmp/lo.tsv"
+: > "$tmp/pr.tsv"
 refused=0
 n=0
 for m in "${models[@]}"; do
@@ -29,30 +33,37 @@ for m in "${models[@]}"; do
     d=$(dirname "$m")
     name=${d#"$data"/}
     ds=$d/test_data_set_0
-    for mode in static weight dynamic fp16; do
-        args=(--quant "$mode")
-        if [ "$mode" = static ]; then
-            [ -d "$ds" ] || continue
-            args+=(--data "$ds")
-        fi
+    for mode in static weight dynamic fp16 magnitude nm channel wanda; do
+        case $mode in
+            magnitude|nm|channel|wanda) args=(--prune "$mode") ;;
+            *) args=(--quant "$mode") ;;
+        esac
+        case $mode in
+            static|channel|wanda)
+                [ -d "$ds" ] || continue
+                args+=(--data "$ds") ;;
+        esac
         out=$tmp/$n.$mode.onnx
         "$oc" compress -q -f "$m" -o "$out" "${args[@]}" > /dev/null 2> "$tmp/err"
         rc=$?
         if [ "$rc" -eq 0 ]; then
             [ -d "$ds" ] || continue
-            if [ "$mode" = static ]; then
-                printf '%s\t%s\t%s\t%s\n' "$mode $name" "$m" "$out" "$ds" >> "$tmp/lo.tsv"
-            else
-                printf '%s\t%s\t%s\t%s\n' "$mode $name" "$m" "$out" "$ds" >> "$tmp/hi.tsv"
-            fi
+            case $mode in
+                static) list="lo" ;;
+                magnitude|nm|channel|wanda) list="pr" ;;
+                *) list="hi" ;;
+            esac
+            printf '%s\t%s\t%s\t%s\n' "$mode $name" "$m" "$out" "$ds" >> "$tmp/$list.tsv"
         elif [ "$rc" -eq 5 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -qF "$m" "$tmp/err" &&
             [ ! -e "$out" ]; then
             refused=$((refused + 1))
         else
-            echo "FAIL quant conformance $mode $name: exit $rc, $(wc -l < "$tmp/err") lines: $(head -c 300 "$tmp/err")"
+            echo "FAIL conformance $mode $name: exit $rc, $(wc -l < "$tmp/err") lines: $(head -c 300 "$tmp/err")"
         fi
     done
 done
-echo "PASS quant conformance: $n models, $refused refusals (exit 5, unsupported: one line naming the model, no output)"
+echo "PASS conformance: $n models x 8 passes, $refused refusals (exit 5, unsupported: one line naming the model, no output)"
 node "$root/tests/ort/compare.js" --cos 0.999 "$tmp/hi.tsv"
 node "$root/tests/ort/compare.js" --cos 0.99 "$tmp/lo.tsv"
+# pruned: ORT loads and runs them (any cosine)
+node "$root/tests/ort/compare.js" --cos -1 "$tmp/pr.tsv"
