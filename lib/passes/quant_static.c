@@ -82,6 +82,7 @@ typedef struct gstate {
     size_t *order;        /* topological order of g's nodes */
     oc_strmap norm;       /* nodes (by first output) in normalisation chains */
     oc_strmap stats;      /* tensors computed from ReduceMean outputs alone */
+    oc_strmap nonfloat;   /* inputs, outputs and value_info declared as tensors of another type */
     size_t n_marks;       /* tensors of this graph planned for a pair */
     size_t n_quantized;   /* pairs and weighted layers placed here */
     bool ran;             /* a value it computes was observed */
@@ -155,6 +156,19 @@ static oc_status add_graph(sctx *s, oc_graph *g, const oc_node *owner, const cha
     gs->parent = parent;
     oc_strmap_init(&gs->norm);
     oc_strmap_init(&gs->stats);
+    oc_strmap_init(&gs->nonfloat);
+    oc_value **const lists[3] = {g->inputs, g->outputs, g->value_info};
+    const size_t counts[3] = {g->n_inputs, g->n_outputs, g->n_value_info};
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < counts[l]; i++) {
+            const oc_value *v = lists[l][i];
+            if (!v->has_type || v->type.kind != OC_TYPE_TENSOR || !v->type.elem_type ||
+                v->type.elem_type == OC_DTYPE_FLOAT)
+                continue;
+            bool added;
+            if (!oc_strmap_put(&s->gs[me].nonfloat, v->name, &added))
+                return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
+        }
     for (size_t i = 0; i < g->n_nodes; i++) {
         oc_node *n = g->nodes[i];
         for (size_t a = 0; a < n->n_attrs; a++) {
@@ -298,7 +312,7 @@ static bool quantizable_tensor(sctx *s, const char *name, int *gi)
     int h = home_of(s, name);
     if (h < 0) return false;
     oc_graph *g = s->gs[h].g;
-    if (oc_graph_weight(g, name)) return false;
+    if (oc_graph_weight(g, name) || oc_strmap_get(&s->gs[h].nonfloat, name)) return false;
     oc_node *p = oc_graph_producer(g, name, NULL);
     if (p && (!oc_domain_is_default(p->domain) || !strcmp(p->op_type, "DequantizeLinear") ||
               !strcmp(p->op_type, "Constant") || !strcmp(p->op_type, "Shape")))
@@ -1282,6 +1296,7 @@ done:
         oc_free(s.gs[gi].order);
         oc_strmap_free(&s.gs[gi].norm);
         oc_strmap_free(&s.gs[gi].stats);
+        oc_strmap_free(&s.gs[gi].nonfloat);
     }
     oc_free(s.gs);
     oc_strmap_free(&s.marks);
