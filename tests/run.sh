@@ -105,6 +105,8 @@ suite prune-acc bash tests/prune/accuracy.sh "$BUILD/onnxcomp"
 
 # 5c. run and eval end to end
 suite run-eval bash tests/cli/run-eval.sh "$BUILD/onnxcomp"
+# the README's first command's last step, as a user runs it
+suite demo env DEMO_DIR="$WORK/demo" bash scripts/demo.sh
 
 # 6. the same unit, round-trip and bad-input tests under ASan + UBSan
 san() {
