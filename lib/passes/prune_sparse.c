@@ -795,16 +795,22 @@ oc_status oc_pass_prune_magnitude(oc_pass_run *r)
 
 /* Keys of layer i in view order (row-major): |w| x ||X_col|| of the row's
  * group, or |w| without norms. */
+/* View rows are walked ROW_BLOCK at a time, column by column across the
+ * block: a MatMul's view rows are the columns of its stored [K, N] weight,
+ * and a row at a time would touch one cache line per element. */
+enum { ROW_BLOCK = 16 };
+
 static void wanda_keys(const lview *v, const float *w, const float *norms, int64_t groups, uint32_t *keys)
 {
     const int64_t rpg = v->rows / groups;
-    for (int64_t r = 0; r < v->rows; r++) {
-        const float *nr = norms ? norms + (r / rpg) * v->cols : NULL;
-        uint32_t *kr = keys + r * v->cols;
-        for (int64_t c = 0; c < v->cols; c++) {
-            float x = w[v->rbase[r] + v->coff[c]];
-            kr[c] = score_key(x, nr ? fabsf(x) * nr[c] : x);
-        }
+    for (int64_t r0 = 0; r0 < v->rows; r0 += ROW_BLOCK) {
+        const int64_t r1 = v->rows - r0 < ROW_BLOCK ? v->rows : r0 + ROW_BLOCK;
+        for (int64_t c = 0; c < v->cols; c++)
+            for (int64_t r = r0; r < r1; r++) {
+                const float *nr = norms ? norms + (r / rpg) * v->cols : NULL;
+                const float x = w[v->rbase[r] + v->coff[c]];
+                keys[r * v->cols + c] = score_key(x, nr ? fabsf(x) * nr[c] : x);
+            }
     }
 }
 
@@ -829,6 +835,36 @@ static void mask_rows(selector *sel, float *w, const lview *v, int64_t r0, int64
             }
             if (cut) w[v->rbase[r] + v->coff[c]] = 0.0f;
         }
+    }
+}
+
+/* mask_rows on every view row alone (k of each row's entries), the rows
+ * of a block chosen first and then zeroed column by column across the
+ * block; ties go in column order within each row, as mask_rows does. */
+static void mask_each_row(selector *sel, float *w, const lview *v, const uint32_t *keys, int64_t k)
+{
+    if (k <= 0 || v->cols <= 0) return;
+    if (k > v->cols) k = v->cols;
+    uint32_t t[ROW_BLOCK];
+    int64_t ties[ROW_BLOCK];
+    for (int64_t r0 = 0; r0 < v->rows; r0 += ROW_BLOCK) {
+        const int64_t r1 = v->rows - r0 < ROW_BLOCK ? v->rows : r0 + ROW_BLOCK;
+        for (int64_t r = r0; r < r1; r++) {
+            keysrc src = {.keys = keys + r * v->cols, .n = v->cols};
+            pick p = select_key(sel, &src, 1, k);
+            t[r - r0] = p.t;
+            ties[r - r0] = k - p.below;
+        }
+        for (int64_t c = 0; c < v->cols; c++)
+            for (int64_t r = r0; r < r1; r++) {
+                const uint32_t key = keys[r * v->cols + c];
+                bool cut = key < t[r - r0];
+                if (!cut && key == t[r - r0] && ties[r - r0] > 0) {
+                    cut = true;
+                    ties[r - r0]--;
+                }
+                if (cut) w[v->rbase[r] + v->coff[c]] = 0.0f;
+            }
     }
 }
 
@@ -871,9 +907,7 @@ oc_status oc_pass_prune_wanda(oc_pass_run *r)
         }
         wanda_keys(&v, w, norms, groups, keys);
         if (per_row) {
-            int64_t kr = target(sparsity, v.cols);
-            for (int64_t row = 0; row < v.rows; row++)
-                mask_rows(&s.sel, w, &v, row, row + 1, keys + row * v.cols, kr);
+            mask_each_row(&s.sel, w, &v, keys, target(sparsity, v.cols));
         } else {
             mask_rows(&s.sel, w, &v, 0, v.rows, keys, target(sparsity, l->w->numel));
         }
