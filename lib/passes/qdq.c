@@ -119,8 +119,8 @@ static oc_status qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node,
     return OC_OK;
 }
 
-oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc_tensor *t, float input_scale,
-                       const float *w_scale, int64_t n_wscale)
+oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name, const oc_tensor *t,
+                      float input_scale, const float *w_scale, int64_t n_wscale)
 {
     int64_t n = t->numel;
     if (t->ndim != 1 || (n_wscale != 1 && n_wscale != n)) return OC_OK; /* leave odd biases in float */
@@ -160,7 +160,8 @@ oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc
         oc_free(zp);
     }
     FORWARD_IF_ERROR(st);
-    oc_graph_remove_initializer(home, keep);
+    if (const_node) oc_graph_remove_node(home, const_node);
+    else oc_graph_remove_initializer(home, keep);
     snprintf(base, sizeof(base), "%s_DequantizeLinear", keep);
     const char *dq_name = oc_graph_unique_name(home, base);
     const char *ins[3] = {qn, sn, zn};

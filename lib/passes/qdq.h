@@ -16,8 +16,10 @@ oc_graph *oc_qdq_init_home(oc_graph *g, const char *name);
  * nothing. */
 oc_status oc_qdq_weight(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name, const oc_tensor *t,
                         const oc_qweight_opts *qo, bool axis_attr, oc_qweight *scales_out);
-/* An int32 bias with scale input_scale * w_scale[c], zero point 0. */
-oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, const char *name, const oc_tensor *t, float input_scale,
+/* An int32 bias with scale input_scale * w_scale[c], zero point 0; the
+ * float bias was an initializer of home, or const_node's value. */
+oc_status oc_qdq_bias(oc_pass_run *r, oc_graph *home, oc_node *const_node, const char *name, const oc_tensor *t,
+                      float input_scale,
                       const float *w_scale, int64_t n_wscale);
 /* Readers to move to DequantizeLinear outputs, in one sweep over the model
  * instead of one per pair (a scan of the graph each: quadratic on big

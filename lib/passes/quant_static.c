@@ -1015,14 +1015,24 @@ static oc_status quantize_bias(sctx *s, oc_graph *g, const oc_node *n, int bias_
     const mark *src = in->share_from ? get_mark(s, in->share_from) : in;
     oc_tensor *b = oc_graph_weight(g, bname);
     oc_graph *bh = b ? oc_qdq_init_home(g, bname) : NULL;
+    oc_node *c = NULL;
+    const int h = home_of(s, bname);
+    if (b && !bh && h >= 0) {
+        /* a Constant node (exporters that write every weight that way): in
+         * the graph that defines the name. Left float, ONNX Runtime would
+         * quantize it itself at load, with a Round that opset 10 lacks. */
+        bh = s->gs[h].g;
+        c = oc_graph_producer(bh, bname, NULL);
+        if (!c) bh = NULL;
+    }
     if (!b || !bh || b->dtype != OC_DTYPE_FLOAT || !b->data || !src || !src->done || oc_strmap_get(done, bname) ||
-        home_of(s, bname) < 0)
+        h < 0)
         return OC_OK;
     char bcopy[512];
     snprintf(bcopy, sizeof(bcopy), "%s", bname);
     const char *key = oc_model_strdup(s->r->m, bcopy);
     if (!key || !oc_strmap_put(done, key, NULL)) return oc_fail(s->r->ctx, OC_ERR_NOMEM, "out of memory");
-    FORWARD_IF_ERROR(oc_qdq_bias(s->r, bh, bcopy, b, src->p.scale, w_scale, n_wscale));
+    FORWARD_IF_ERROR(oc_qdq_bias(s->r, bh, c, bcopy, b, src->p.scale, w_scale, n_wscale));
     return note_deq(s, bh, bcopy);
 }
 
