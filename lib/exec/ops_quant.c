@@ -421,15 +421,19 @@ static oc_status run_dequantize(oc_kctx *k, const oc_ten *const *in, size_t n_in
         for (int64_t d = 0; d < L.dim; d++) {
             int64_t sb = o * L.s_outer + (d / L.block) * L.s_dim;
             if (fast) {
-                /* a table of the 256 possible results for this scale and zero point */
-                float lut[256], *yf = (float *)(void *)yp + j;
+                /* a run of 256 or more sharing this scale and zero point
+                 * reads a table of the 256 possible results; a shorter one
+                 * (per-channel along the last axis: runs of 1) computes them,
+                 * as building the table would cost 256 per run */
+                float *yf = (float *)(void *)yp + j;
                 float s = sc[sb];
                 int32_t z = zv[sb];
                 bool sgn = x->dtype == OC_DTYPE_INT8;
-                for (int b = 0; b < 256; b++) lut[b] = (float)((sgn ? from_s8((uint8_t)b) : b) - z) * s;
-                if (L.inner >= 256)
+                if (L.inner >= 256) {
+                    float lut[256];
+                    for (int b = 0; b < 256; b++) lut[b] = (float)((sgn ? from_s8((uint8_t)b) : b) - z) * s;
                     for (int64_t i = 0; i < L.inner; i++) yf[i] = lut[xp[j + i]];
-                else
+                } else
                     for (int64_t i = 0; i < L.inner; i++)
                         yf[i] = (float)((sgn ? from_s8(xp[j + i]) : xp[j + i]) - z) * s;
                 j += L.inner;
