@@ -304,3 +304,19 @@ if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
         fail "ORT loads and runs it" "$(head -2 "$tmp/ort")"
     fi
 fi
+
+# float16 models in the interpreter (`eval`, the quality gate): nodes whose
+# kernels are float32-only run on float32 copies and store float16, as ONNX
+# Runtime's CPU provider does; the gate passes instead of exiting 5, and
+# `onnxcomp run` agrees with ORT on the float16 model
+/usr/bin/python3 "$root/scripts/make-example-model.py" "$tmp/ex.onnx" > /dev/null
+/usr/bin/python3 "$root/scripts/bench-make-inputs.py" "$tmp/ex.onnx" "$tmp/excal" 8 > /dev/null
+expect "fp16 with the quality gate" 0 "$oc" compress "$tmp/ex.onnx" -o "$tmp/ex16.onnx" --quant fp16 --data "$tmp/excal" --min-cosine 0.999
+grep -q "gate passed" "$tmp/err" && pass "fp16: the gate ran on the float16 model and passed" || fail "fp16: the gate ran on the float16 model and passed" "$(tail -1 "$tmp/err")"
+if [ -f "$root/tests/ort/node_modules/onnxruntime-node/package.json" ]; then
+    if node "$root/tests/ort/interp_check.js" --onnxcomp "$oc" --cos 0.9999 "$tmp/ex16.onnx" > "$tmp/ort" 2>&1; then
+        pass "fp16: onnxcomp run matches ORT on the float16 model ($(grep -o 'cosine >= [0-9.]*' "$tmp/ort"))"
+    else
+        fail "fp16: onnxcomp run matches ORT on the float16 model" "$(head -2 "$tmp/ort")"
+    fi
+fi
