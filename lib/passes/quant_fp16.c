@@ -158,17 +158,18 @@ static const opspec op_specs[] = {
  * rounding (sizes, sorting, running sums, boxes) or whose side inputs must
  * be float32. */
 static const char *const keep_ops[] = {"Resize", "Upsample", "Range", "TopK", "CumSum", "NonMaxSuppression",
-                                       "RoiAlign", "GridSample", "MeanVarianceNormalization", NULL};
-/* (MeanVarianceNormalization: ONNX Runtime runs it as its function body,
- * whose epsilon is a float32 constant, so a float16 input does not load;
- * ScatterElements/ScatterND that add or multiply (reduction) have no
- * float16 kernel on its CPU provider, see float32_for_ort) */
+                                       "RoiAlign", "GridSample", NULL};
 
-/* A Scatter that accumulates: ONNX Runtime 1.30's CPU provider refuses it
- * in float16. A Dropout given a training_mode input: its random mask would
- * be drawn differently in float16 (ORT), so even a seeded one changes. */
+/* Kept in float32 always, keep_default=0 too: what ONNX Runtime 1.30 cannot
+ * load or run in float16 (so no choice of precision). MeanVariance-
+ * Normalization runs as its function body, whose epsilon is a float32
+ * constant: a float16 input does not load. A Scatter that accumulates
+ * (reduction add/mul/...) has no float16 kernel on the CPU provider. A
+ * Dropout given a training_mode input draws its random mask differently in
+ * float16, so even a seeded one changes. */
 static bool float32_for_ort(const oc_node *n)
 {
+    if (!strcmp(n->op_type, "MeanVarianceNormalization")) return true;
     if (!strcmp(n->op_type, "Dropout")) return n->n_inputs > 2 && *n->inputs[2];
     if (strcmp(n->op_type, "ScatterElements") && strcmp(n->op_type, "ScatterND")) return false;
     for (size_t i = 0; i < n->n_attrs; i++)
@@ -299,7 +300,7 @@ typedef struct fctx {
     size_t n_gs, cap_gs;
     oc_strmap seen; /* name -> seen* (main graph, with --data) */
     bool have_seen;
-    size_t n_conv, n_list_kept, n_shape_kept, n_range_kept, n_wrange_kept, n_excluded, n_norule, n_casts;
+    size_t n_conv, n_list_kept, n_ort_kept, n_shape_kept, n_range_kept, n_wrange_kept, n_excluded, n_norule, n_casts;
     size_t n_weights, n_cast_to, n_listed;
     char norule_ops[256];
     oc_status st;
@@ -570,7 +571,11 @@ static bool decide(fctx *f, gstate *s, size_t idx)
         f->n_excluded++;
         return false;
     }
-    if (f->keep_default && (in_list(n->op_type, keep_ops) || float32_for_ort(n))) {
+    if (float32_for_ort(n)) {
+        f->n_ort_kept++;
+        return false;
+    }
+    if (f->keep_default && in_list(n->op_type, keep_ops)) {
         f->n_list_kept++;
         return false;
     }
@@ -1185,6 +1190,9 @@ oc_status oc_pass_quant_fp16(oc_pass_run *r)
     r->rep->nodes_quantized += f.n_conv;
     oc_pass_notice(r, "fp16: %zu nodes compute in float16 (%zu of them Casts now targeting float16), %zu weights "
                    "stored as float16, %zu Casts added", f.n_conv, f.n_cast_to, f.n_weights, f.n_casts);
+    if (f.n_ort_kept)
+        oc_pass_notice(r, "fp16: kept %zu MeanVarianceNormalization/accumulating Scatter/training Dropout node%s in "
+                       "float32: ONNX Runtime cannot run them in float16", f.n_ort_kept, f.n_ort_kept == 1 ? "" : "s");
     if (f.n_list_kept || f.n_shape_kept)
         oc_pass_notice(r, "fp16: kept in float32: %zu Resize/Range/TopK/... nodes, %zu in shape arithmetic "
                        "(keep_default=0 converts them)", f.n_list_kept, f.n_shape_kept);

@@ -906,6 +906,10 @@ static const char *weight_opnd(const oc_node *n, size_t *slot, int *axis, int *b
     } else if (!strcmp(op, "ConvTranspose")) {
         *slot = 1;
         *axis = 1;
+        /* int32 too (with group > 1 a per-channel weight has fewer scales
+         * than the bias has channels: oc_qdq_bias leaves that one float);
+         * left float, ORT quantizes it at load with a Round opset 10 lacks */
+        *bias_slot = 2;
     } else if (!strcmp(op, "Gemm")) {
         int64_t tb = 0;
         float beta = 1;

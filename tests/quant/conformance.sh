@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # conformance.sh ONNXCOMP: every model of Debian's libonnx-testdata (about
 # 1,070 single-op and small models) through each quantization mode: static
-# (calibrated on the model's own test_data_set_0), weight-only int8, dynamic
-# and fp16. The models are valid, so a refusal must be exit 5 (something
+# (calibrated on the model's own test_data_set_0; also per-tensor weights,
+# and symmetric int8 activations), weight-only int8, dynamic and fp16 (also
+# keep_default=0). The models are valid, so a refusal must be exit 5 (something
 # onnxcomp does not support: sequence inputs, ops the interpreter lacks for
 # calibration, an opset it cannot raise), in one line naming the model. Every output written is then
 # run by ONNX Runtime on test_data_set_0 beside the original: cosine >= 0.999
-# for weight, dynamic and fp16 and >= 0.99 for static (inputs the model was
-# calibrated on); models ORT cannot load, or whose outputs are random, are
+# for weight, dynamic and fp16, >= 0.99 for static and fp16 with
+# keep_default=0 (static: inputs the model was calibrated on), >= 0.98 for
+# static with symmetric int8 activations; models ORT cannot load, or whose outputs are random, are
 # skipped by compare.js. Prints one PASS/FAIL line per model and mode for the
 # exits, then compare.js's lines. Then the same for the pruning passes
 # (magnitude, N:M, channel and Wanda, the last two on the test data): their
@@ -26,6 +28,7 @@ mapfile -t models < <(find "$data" -name model.onnx | sort)
 : > "$tmp/hi.tsv"
 : > "$tmp/lo.tsv"
 : > "$tmp/pr.tsv"
+: > "$tmp/s8.tsv"
 refused=0
 n=0
 for m in "${models[@]}"; do
@@ -33,13 +36,16 @@ for m in "${models[@]}"; do
     d=$(dirname "$m")
     name=${d#"$data"/}
     ds=$d/test_data_set_0
-    for mode in static weight dynamic fp16 magnitude nm channel wanda; do
+    for mode in static static-pt static-s8 weight dynamic fp16 fp16-all magnitude nm channel wanda; do
         case $mode in
             magnitude|nm|channel|wanda) args=(--prune "$mode") ;;
+            static-pt) args=(--quant static:per_channel=0) ;;
+            static-s8) args=(--quant "static:activations=int8,symmetric=1") ;;
+            fp16-all) args=(--quant fp16:keep_default=0) ;;
             *) args=(--quant "$mode") ;;
         esac
         case $mode in
-            static|channel|wanda)
+            static*|channel|wanda)
                 [ -d "$ds" ] || continue
                 args+=(--data "$ds") ;;
         esac
@@ -49,7 +55,8 @@ for m in "${models[@]}"; do
         if [ "$rc" -eq 0 ]; then
             [ -d "$ds" ] || continue
             case $mode in
-                static) list="lo" ;;
+                static-s8) list="s8" ;;
+                static*|fp16-all) list="lo" ;;
                 magnitude|nm|channel|wanda) list="pr" ;;
                 *) list="hi" ;;
             esac
@@ -62,8 +69,12 @@ for m in "${models[@]}"; do
         fi
     done
 done
-echo "PASS conformance: $n models x 8 passes, $refused refusals (exit 5, unsupported: one line naming the model, no output)"
+echo "PASS conformance: $n models x 11 passes, $refused refusals (exit 5, unsupported: one line naming the model, no output)"
 node "$root/tests/ort/compare.js" --cos 0.999 "$tmp/hi.tsv"
 node "$root/tests/ort/compare.js" --cos 0.99 "$tmp/lo.tsv"
+# symmetric int8 activations put a probability in [0, 1] on 128 of the 256
+# levels (zero point 0): a 1,000-way Softmax's small probabilities move by a
+# step (test_softmax_lastdim: 0.981)
+node "$root/tests/ort/compare.js" --cos 0.98 "$tmp/s8.tsv"
 # pruned: ORT loads and runs them (any cosine)
 node "$root/tests/ort/compare.js" --cos -1 "$tmp/pr.tsv"
