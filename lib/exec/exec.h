@@ -68,6 +68,16 @@ oc_status oc_ten_alloc_full(oc_kctx *k, oc_ten *t, int dtype, int ndim, const in
  * tensor can be freed after its last reader). */
 oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndim, const int64_t *dims);
 size_t oc_ten_elem_size(int dtype); /* bytes; 0 for 4-bit and strings */
+/* Whether any of in[0..n_in) is float16 or bfloat16. */
+bool oc_ten_any_half(const oc_ten *const *in, size_t n_in);
+/* Runs fn with every float16/bfloat16 input widened to float32, then
+ * narrows float32 outputs back to input 0's type when input 0 was widened
+ * (results follow input 0: elementwise ops, Conv, MatMul, pools...). How a
+ * float32 kernel serves half-precision tensors: the elementwise family calls
+ * it directly, and the executor for any other kernel that refuses them, as
+ * ONNX Runtime's CPU provider computes float16 ops it has no kernel for. */
+oc_status oc_run_widened(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out,
+                         oc_kernel_fn fn);
 /* Whether model bytes at p can be read in place as dtype elements: C asks a
  * typed read for the element's own alignment, and no kernel asks for more
  * (vector code loads unaligned or through memcpy). Weights in a protobuf

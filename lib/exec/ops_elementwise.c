@@ -45,11 +45,6 @@ static bool is_float_type(int dt)
     return dt == OC_DTYPE_FLOAT || dt == OC_DTYPE_DOUBLE || dt == OC_DTYPE_FLOAT16 || dt == OC_DTYPE_BFLOAT16;
 }
 
-static bool is_half_type(int dt)
-{
-    return dt == OC_DTYPE_FLOAT16 || dt == OC_DTYPE_BFLOAT16;
-}
-
 static bool is_int_type(int dt)
 {
     switch (dt) {
@@ -120,77 +115,6 @@ static uint32_t encode_small_float(double v, int ebits, int mbits)
 
 static uint16_t float_to_f16(double v) { return (uint16_t)encode_small_float(v, 5, 10); }
 static uint16_t float_to_bf16(double v) { return (uint16_t)encode_small_float(v, 8, 7); }
-
-/* n float16/bfloat16 values to float32 and back. */
-static void widen_halves(int dt, const void *src, float *dst, int64_t n)
-{
-    const unsigned char *p = src;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, p + 2 * i, 2);
-        dst[i] = dt == OC_DTYPE_FLOAT16 ? oc_half_to_float(h) : oc_bf16_to_float(h);
-    }
-}
-
-static void narrow_floats(int dt, const float *src, void *dst, int64_t n)
-{
-    uint16_t *q = dst;
-    if (dt == OC_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) q[i] = float_to_f16(src[i]);
-    else
-        for (int64_t i = 0; i < n; i++) q[i] = float_to_bf16(src[i]);
-}
-
-static bool any_half(const oc_ten *const *in, size_t n_in)
-{
-    for (size_t i = 0; i < n_in; i++)
-        if (in[i] && is_half_type(in[i]->dtype)) return true;
-    return false;
-}
-
-/* Runs fn with every float16/bfloat16 input widened to float32, then
- * narrows float32 outputs back to the first input's type when that input was
- * widened (the result type of every op routed here follows input 0). */
-static oc_status run_widened(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out,
-                             oc_kernel_fn fn)
-{
-    oc_status st = OC_ERR_NOMEM;
-    oc_ten *tmp = oc_calloc(n_in + n_out, sizeof(*tmp));
-    const oc_ten **view = oc_calloc(n_in ? n_in : 1, sizeof(*view));
-    if (!tmp || !view) {
-        st = oc_kfail(k, OC_ERR_NOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n_in; i++) {
-        view[i] = in[i];
-        if (!in[i] || !is_half_type(in[i]->dtype)) continue;
-        st = oc_ten_alloc(k, &tmp[i], OC_DTYPE_FLOAT, in[i]->ndim, in[i]->dims);
-        if (st != OC_OK) goto cleanup;
-        widen_halves(in[i]->dtype, in[i]->data, tmp[i].data, in[i]->numel);
-        view[i] = &tmp[i];
-    }
-    oc_ten *res = tmp + n_in;
-    st = fn(k, view, n_in, res, n_out);
-    if (st != OC_OK) goto cleanup;
-    const int back = n_in && in[0] && is_half_type(in[0]->dtype) ? in[0]->dtype : 0;
-    for (size_t j = 0; j < n_out; j++) {
-        if (back && res[j].data && res[j].dtype == OC_DTYPE_FLOAT) {
-            st = oc_ten_alloc(k, &out[j], back, res[j].ndim, res[j].dims);
-            if (st != OC_OK) goto cleanup;
-            narrow_floats(back, res[j].data, out[j].data, res[j].numel);
-        } else {
-            oc_ten_release(&out[j]);
-            out[j] = res[j];
-            memset(&res[j], 0, sizeof(res[j]));
-        }
-    }
-cleanup:
-    if (tmp)
-        for (size_t i = 0; i < n_in + n_out; i++) oc_ten_release(&tmp[i]);
-    oc_free(tmp);
-    oc_free(view);
-    return st;
-}
 
 /* ---- broadcasting walk ---- */
 
@@ -652,7 +576,7 @@ static oc_status run_unary(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_
 #define UNARY_KERNEL(FN, OP)                                                                        \
     static oc_status FN(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out) \
     {                                                                                               \
-        if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, FN);                    \
+        if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, FN);                    \
         return run_unary(k, in, n_in, out, n_out, OP);                                              \
     }
 UNARY_KERNEL(run_relu, U_RELU)
@@ -697,7 +621,7 @@ static oc_status prepare_gelu(oc_kctx *k)
 
 static oc_status run_gelu(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
-    if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, run_gelu);
+    if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, run_gelu);
     return run_unary(k, in, n_in, out, n_out, gelu_tanh(k->node) ? U_GELU_TANH : U_GELU);
 }
 
@@ -727,13 +651,13 @@ static oc_status run_float_test(oc_kctx *k, const oc_ten *const *in, size_t n_in
 
 static oc_status run_isnan(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
-    if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, run_isnan);
+    if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, run_isnan);
     return run_float_test(k, in, n_in, out, true);
 }
 
 static oc_status run_isinf(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
-    if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, run_isinf);
+    if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, run_isinf);
     return run_float_test(k, in, n_in, out, false);
 }
 
@@ -929,7 +853,7 @@ static oc_status run_binary(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc
 #define BINARY_KERNEL(FN, OP)                                                                       \
     static oc_status FN(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out) \
     {                                                                                               \
-        if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, FN);                    \
+        if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, FN);                    \
         return run_binary(k, in, n_in, out, OP);                                                    \
     }
 BINARY_KERNEL(run_add, B_ADD)
@@ -948,7 +872,7 @@ static oc_status prepare_mod(oc_kctx *k)
  * remainder, as on integers. */
 static oc_status run_mod(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
-    if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, run_mod);
+    if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, run_mod);
     return run_binary(k, in, n_in, out, oc_attr_int(k->node, "fmod", 0) ? B_FMOD : B_MOD);
 }
 
@@ -956,7 +880,7 @@ static oc_status run_mod(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_te
  * count applied along axis 1. */
 static oc_status run_prelu(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
-    if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, run_prelu);
+    if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, run_prelu);
     FORWARD_IF_ERROR(need_input(k, in, n_in, 0));
     FORWARD_IF_ERROR(need_input(k, in, n_in, 1));
     const oc_ten *x = in[0];
@@ -1153,7 +1077,7 @@ static oc_status convert(oc_kctx *k, const oc_ten *src, oc_ten *dst)
  * in double and convert to the base's type (as ONNX's Pow returns). */
 static oc_status run_pow(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out)
 {
-    if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, run_pow);
+    if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, run_pow);
     FORWARD_IF_ERROR(need_input(k, in, n_in, 0));
     FORWARD_IF_ERROR(need_input(k, in, n_in, 1));
     if (in[0]->dtype == in[1]->dtype) return run_binary(k, in, n_in, out, B_POW);
@@ -1221,7 +1145,7 @@ static oc_status run_variadic(oc_kctx *k, const oc_ten *const *in, size_t n_in, 
 #define VARIADIC_KERNEL(FN, OP, MEAN)                                                               \
     static oc_status FN(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out) \
     {                                                                                               \
-        if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, FN);                    \
+        if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, FN);                    \
         return run_variadic(k, in, n_in, out, OP, MEAN);                                            \
     }
 VARIADIC_KERNEL(run_max, B_MAX, false)
@@ -1315,7 +1239,7 @@ static oc_status run_compare(oc_kctx *k, const oc_ten *const *in, size_t n_in, o
 #define COMPARE_KERNEL(FN, OP)                                                                      \
     static oc_status FN(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out) \
     {                                                                                               \
-        if (any_half(in, n_in)) return run_widened(k, in, n_in, out, n_out, FN);                    \
+        if (oc_ten_any_half(in, n_in)) return oc_run_widened(k, in, n_in, out, n_out, FN);                    \
         return run_compare(k, in, n_in, out, OP);                                                   \
     }
 COMPARE_KERNEL(run_equal, C_EQ)

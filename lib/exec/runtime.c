@@ -117,6 +117,68 @@ oc_status oc_ten_copy_reshape(oc_kctx *k, oc_ten *out, const oc_ten *in, int ndi
     return OC_OK;
 }
 
+bool oc_ten_any_half(const oc_ten *const *in, size_t n_in)
+{
+    for (size_t i = 0; i < n_in; i++)
+        if (in[i] && (in[i]->dtype == OC_DTYPE_FLOAT16 || in[i]->dtype == OC_DTYPE_BFLOAT16)) return true;
+    return false;
+}
+
+oc_status oc_run_widened(oc_kctx *k, const oc_ten *const *in, size_t n_in, oc_ten *out, size_t n_out,
+                         oc_kernel_fn fn)
+{
+    oc_status st = OC_ERR_NOMEM;
+    oc_ten *tmp = oc_calloc(n_in + n_out, sizeof(*tmp));
+    const oc_ten **view = oc_calloc(n_in ? n_in : 1, sizeof(*view));
+    if (!tmp || !view) {
+        st = oc_kfail(k, OC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n_in; i++) {
+        view[i] = in[i];
+        if (!in[i] || (in[i]->dtype != OC_DTYPE_FLOAT16 && in[i]->dtype != OC_DTYPE_BFLOAT16)) continue;
+        st = oc_ten_alloc_full(k, &tmp[i], OC_DTYPE_FLOAT, in[i]->ndim, in[i]->dims);
+        if (st != OC_OK) goto cleanup;
+        const unsigned char *p = in[i]->data;
+        float *w = tmp[i].data;
+        for (int64_t j = 0; j < in[i]->numel; j++) {
+            uint16_t h;
+            memcpy(&h, p + 2 * j, 2);
+            w[j] = in[i]->dtype == OC_DTYPE_FLOAT16 ? oc_half_to_float(h) : oc_bf16_to_float(h);
+        }
+        view[i] = &tmp[i];
+    }
+    oc_ten *res = tmp + n_in;
+    st = fn(k, view, n_in, res, n_out);
+    if (st != OC_OK) goto cleanup;
+    const int back = n_in && in[0] && (in[0]->dtype == OC_DTYPE_FLOAT16 || in[0]->dtype == OC_DTYPE_BFLOAT16)
+                         ? in[0]->dtype
+                         : 0;
+    for (size_t j = 0; j < n_out; j++) {
+        if (back && res[j].data && res[j].dtype == OC_DTYPE_FLOAT) {
+            st = oc_ten_alloc_full(k, &out[j], back, res[j].ndim, res[j].dims);
+            if (st != OC_OK) goto cleanup;
+            uint16_t *q = out[j].data;
+            if (back == OC_DTYPE_FLOAT16) {
+                oc_float_to_half_n(res[j].data, q, (size_t)res[j].numel, 0);
+            } else {
+                const float *f = res[j].data;
+                for (int64_t i = 0; i < res[j].numel; i++) q[i] = oc_float_to_bf16(f[i]);
+            }
+        } else {
+            oc_ten_release(&out[j]);
+            out[j] = res[j];
+            memset(&res[j], 0, sizeof(res[j]));
+        }
+    }
+cleanup:
+    if (tmp)
+        for (size_t i = 0; i < n_in + n_out; i++) oc_ten_release(&tmp[i]);
+    oc_free(tmp);
+    oc_free(view);
+    return st;
+}
+
 void oc_ten_release(oc_ten *t)
 {
     if (!t) return;

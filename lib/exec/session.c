@@ -547,55 +547,6 @@ static void frame_release(frame *f)
     oc_free(f->has);
 }
 
-/* Kernels compute in float32. A node a kernel refuses because an input is
- * float16 (what `--quant fp16` writes: a Conv, a MatMul...) runs again on
- * float32 copies of its float16 inputs, and its float32 outputs come back
- * as float16, rounded as a float16 kernel would store them: what ONNX
- * Runtime's CPU provider does around the float16 ops it has no kernel for.
- * When that fails too, its own error is the one reported. */
-static oc_status run_as_float32(oc_kctx *kc, const plan_node *pn, const oc_ten **ins, size_t n_in, oc_ten *outs,
-                                size_t n_out)
-{
-    oc_ten tmp_local[8];
-    const oc_ten *wide_local[32];
-    oc_ten *tmp = n_in <= 8 ? tmp_local : oc_calloc(n_in, sizeof(oc_ten));
-    const oc_ten **wide = n_in <= 32 ? wide_local : oc_malloc(n_in * sizeof(*wide));
-    oc_status st = tmp && wide ? OC_OK : oc_fail(kc->ctx, OC_ERR_NOMEM, "out of memory");
-    if (tmp == tmp_local) memset(tmp, 0, sizeof(tmp_local));
-    for (size_t k = 0; k < n_in && st == OC_OK; k++) {
-        wide[k] = ins[k];
-        if (!ins[k] || ins[k]->dtype != OC_DTYPE_FLOAT16) continue;
-        st = oc_ten_alloc_full(kc, &tmp[k], OC_DTYPE_FLOAT, ins[k]->ndim, ins[k]->dims);
-        if (st != OC_OK) break;
-        const uint16_t *h = ins[k]->data;
-        float *w = tmp[k].data;
-        for (int64_t i = 0; i < ins[k]->numel; i++) w[i] = oc_half_to_float(h[i]);
-        wide[k] = &tmp[k];
-    }
-    if (st == OC_OK) st = pn->def->run(kc, wide, n_in, outs, n_out);
-    for (size_t k = 0; k < n_out && st == OC_OK; k++) {
-        if (outs[k].dtype != OC_DTYPE_FLOAT) continue;
-        oc_ten h;
-        memset(&h, 0, sizeof(h));
-        st = oc_ten_alloc_full(kc, &h, OC_DTYPE_FLOAT16, outs[k].ndim, outs[k].dims);
-        if (st != OC_OK) break;
-        oc_float_to_half_n(outs[k].data, h.data, (size_t)outs[k].numel, 0);
-        oc_ten_release(&outs[k]);
-        outs[k] = h;
-    }
-    for (size_t k = 0; tmp && k < n_in; k++) oc_ten_release(&tmp[k]);
-    if (tmp != tmp_local) oc_free(tmp);
-    if (wide != wide_local) oc_free((void *)wide);
-    return st;
-}
-
-static bool has_float16(const oc_ten *const *ins, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (ins[k] && ins[k]->dtype == OC_DTYPE_FLOAT16) return true;
-    return false;
-}
-
 static oc_status run_plan(oc_ctx *ctx, oc_session *s, frame *f, struct oc_exec *ex)
 {
     const plan *p = f->p;
@@ -628,13 +579,15 @@ static oc_status run_plan(oc_ctx *ctx, oc_session *s, frame *f, struct oc_exec *
             frame *saved = ex->cur;
             ex->cur = f;
             st = pn->def->run(&kc, (const oc_ten *const *)ins, n->n_inputs, outs, n->n_outputs);
-            if (st == OC_ERR_UNSUPPORTED && has_float16((const oc_ten *const *)ins, n->n_inputs)) {
+            if (st == OC_ERR_UNSUPPORTED && oc_ten_any_half((const oc_ten *const *)ins, n->n_inputs)) {
+                /* a float32-only kernel (Conv, MatMul... in what `--quant
+                 * fp16` writes): again on widened inputs, outputs narrowed
+                 * back; its own refusal then says more than the type's */
                 const oc_ctx refused = *ctx;
                 for (size_t k = 0; k < n->n_outputs; k++) oc_ten_release(&outs[k]);
                 memset(outs, 0, n->n_outputs * sizeof(*outs));
                 oc_ctx_init(ctx);
-                st = run_as_float32(&kc, pn, ins, n->n_inputs, outs, n->n_outputs);
-                /* the float32 run's own refusal says more, unless it has none */
+                st = oc_run_widened(&kc, (const oc_ten *const *)ins, n->n_inputs, outs, n->n_outputs, pn->def->run);
                 if (st != OC_OK && ctx->status == OC_OK) *ctx = refused, st = refused.status;
             }
             ex->cur = saved;
