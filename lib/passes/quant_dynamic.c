@@ -221,12 +221,14 @@ static qw *quantize(dctx *d, oc_graph *home, const char *name, const oc_tensor *
     int64_t K = transpose ? t->dims[1] : t->dims[0], N = transpose ? t->dims[0] : t->dims[1];
     size_t n = (size_t)(K * N);
     int64_t ns = d->per_channel ? N : 1;
-    /* the weight as [K, N] rows: read in place, or transposed in tiles */
-    float *w = transpose ? oc_malloc(n ? n * sizeof(float) : 4) : NULL;
+    /* the weight as [K, N] rows: read in place when float-aligned (the
+     * usual case, mapped file included), else copied; transposed in tiles */
+    const bool copy = transpose || (uintptr_t)t->data % sizeof(float);
+    float *w = copy ? oc_malloc(n ? n * sizeof(float) : 4) : NULL;
     int8_t *q = oc_malloc(n ? n : 1);
     float *sc = oc_malloc((size_t)N * sizeof(float) + 1);
     int8_t *zp = oc_calloc((size_t)ns, 1);
-    if ((transpose && !w) || !q || !sc || !zp) {
+    if ((copy && !w) || !q || !sc || !zp) {
         oc_free(w);
         oc_free(q);
         oc_free(sc);
@@ -241,7 +243,8 @@ static qw *quantize(dctx *d, oc_graph *home, const char *name, const oc_tensor *
             for (int64_t c = c0; c < N && c < c0 + TILE; c++)
                 for (int64_t k = k0; k < K && k < k0 + TILE; k++)
                     memcpy(&w[k * N + c], src + (size_t)(c * K + k) * 4, 4);
-    const void *rows = transpose ? (const void *)w : t->data;
+    if (copy && !transpose) memcpy(w, src, n * sizeof(float));
+    const float *rows = copy ? w : t->data;
     int32_t qmax = d->reduce_range ? 63 : 127;
     /* each column's largest finite |w| (the whole weight's, per tensor) */
     oc_q_absmax_cols(rows, K, N, sc);

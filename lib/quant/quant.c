@@ -252,52 +252,15 @@ Q_CLONES static void sym8_row(const float *restrict x, int64_t N, const float *r
     }
 }
 
-void oc_q_absmax_cols(const void *w, int64_t K, int64_t N, float *amax)
+void oc_q_absmax_cols(const float *w, int64_t K, int64_t N, float *amax)
 {
     for (int64_t c = 0; c < N; c++) amax[c] = 0;
-    const bool aligned = ((uintptr_t)w & (sizeof(float) - 1)) == 0;
-    float *buf = aligned ? NULL : oc_malloc((size_t)(N ? N : 1) * sizeof(float));
-    for (int64_t k = 0; k < K; k++) {
-        const float *row = aligned ? (const float *)w + k * N : NULL;
-        if (!aligned) {
-            if (!buf) { /* no memory for a row: element by element */
-                for (int64_t c = 0; c < N; c++) {
-                    float x;
-                    memcpy(&x, (const char *)w + (size_t)(k * N + c) * sizeof(float), sizeof(x));
-                    const float a = fabsf(x);
-                    amax[c] = a > amax[c] && a <= FLT_MAX ? a : amax[c];
-                }
-                continue;
-            }
-            memcpy(buf, (const char *)w + (size_t)(k * N) * sizeof(float), (size_t)N * sizeof(float));
-            row = buf;
-        }
-        absmax_row(row, N, amax);
-    }
-    oc_free(buf);
+    for (int64_t k = 0; k < K; k++) absmax_row(w + k * N, N, amax);
 }
 
-void oc_q_symmetric8_cols(const void *w, int64_t K, int64_t N, const float *scale, int32_t qmax, int8_t *q)
+void oc_q_symmetric8_cols(const float *w, int64_t K, int64_t N, const float *scale, int32_t qmax, int8_t *q)
 {
-    const bool aligned = ((uintptr_t)w & (sizeof(float) - 1)) == 0;
-    float *buf = aligned ? NULL : oc_malloc((size_t)(N ? N : 1) * sizeof(float));
-    for (int64_t k = 0; k < K; k++) {
-        const float *row = aligned ? (const float *)w + k * N : NULL;
-        if (!aligned) {
-            if (!buf) {
-                for (int64_t c = 0; c < N; c++) {
-                    float x;
-                    memcpy(&x, (const char *)w + (size_t)(k * N + c) * sizeof(float), sizeof(x));
-                    q[k * N + c] = (int8_t)oc_q_quantize1(x, (oc_qparams){scale[c], 0}, -qmax, qmax);
-                }
-                continue;
-            }
-            memcpy(buf, (const char *)w + (size_t)(k * N) * sizeof(float), (size_t)N * sizeof(float));
-            row = buf;
-        }
-        sym8_row(row, N, scale, (float)qmax, q + k * N);
-    }
-    oc_free(buf);
+    for (int64_t k = 0; k < K; k++) sym8_row(w + k * N, N, scale, (float)qmax, q + k * N);
 }
 
 /* Quantizes x[0..n) to 8 bits with one scale s, the clamp [lo, hi] of x / s

@@ -27,13 +27,13 @@ oc_qparams oc_q_params(float rmin, float rmax, int dtype, bool symmetric);
 /* q = saturate(round_half_even(x / scale) + zero_point) */
 int32_t oc_q_quantize1(float x, oc_qparams p, int32_t qmin, int32_t qmax);
 
-/* A row-major [K, N] float matrix w (any alignment) as symmetric int8 (zero
+/* A row-major [K, N] float matrix w as symmetric int8 (zero
  * point 0, values in [-qmax, qmax]) with one scale per column: amax[N]
  * gets each column's largest finite |w| (oc_q_absmax_cols), and
  * oc_q_symmetric8_cols writes what oc_q_quantize1 gives element by element,
  * in vector loops that read the matrix once, row by row. */
-void oc_q_absmax_cols(const void *w, int64_t K, int64_t N, float *amax);
-void oc_q_symmetric8_cols(const void *w, int64_t K, int64_t N, const float *scale, int32_t qmax, int8_t *q);
+void oc_q_absmax_cols(const float *w, int64_t K, int64_t N, float *amax);
+void oc_q_symmetric8_cols(const float *w, int64_t K, int64_t N, const float *scale, int32_t qmax, int8_t *q);
 
 /* How to quantize a weight. */
 typedef struct oc_qweight_opts {
