@@ -52,22 +52,7 @@ for f in "${files[@]}"; do
     ln -s "$(cd "$(dirname "$f")" && pwd)/$b" "$dir/$k/one/"
     # the left-out image as the model sees it, saved as ONNX test data
     if ! "$OC" run "$model" --data "$dir/$k/one" "$@" --save-inputs -q -o "$dir/$k/in" > /dev/null 2> "$dir/err" ||
-        ! score=$($py - "$model" "$dir/$k/in" <<'PY'
-import glob, os, sys
-import numpy as np, onnx
-from onnx import numpy_helper
-m = onnx.load(sys.argv[1], load_external_data=False)
-inits = {t.name for t in m.graph.initializer}
-names = [i.name for i in m.graph.input if i.name not in inits]
-d = sys.argv[2]
-for k, n in enumerate(names):
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in n)
-    f = glob.glob(os.path.join(d, "**", safe + ".input.npy"), recursive=True)[0]
-    open(os.path.join(d, "input_%d.pb" % k), "wb").write(numpy_helper.from_array(np.load(f), n).SerializeToString())
-outs = [np.load(f) for f in glob.glob(os.path.join(d, "**", "*.npy"), recursive=True) if not f.endswith(".input.npy")]
-print(1 if any(np.abs(o.astype(np.float64)).max() > 1e-3 for o in outs) else 0)
-PY
-        ); then
+        ! score=$($py "$HERE/inputs-to-pb.py" "$model" "$dir/$k/in"); then
         echo "  $b: cannot prepare: $(head -c 300 "$dir/err")"
         continue
     fi

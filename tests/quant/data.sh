@@ -1,6 +1,6 @@
 # data.sh: sourced by corpus.sh and modes.sh. Which samples calibrate a
 # corpus model, and which held-out sample the comparisons run on. Needs
-# $oc, $py, $tmp and $corpus set.
+# $oc, $py, $tmp, $root and $corpus set.
 
 # calibration samples for a model: real data where the corpus has it
 calib_args() {
@@ -29,18 +29,6 @@ real_inputs() { # NAME MODEL -> prints a folder or "-"
     mkdir -p "$tmp/real"
     # shellcheck disable=SC2086
     if "$oc" run "$2" $args --split eval --limit 1 --save-inputs -q -o "$tmp/real/$1" > /dev/null 2>&1 &&
-        $py - "$2" "$tmp/real/$1" <<'PY'
-import glob, os, sys, numpy as np, onnx
-from onnx import numpy_helper
-m = onnx.load(sys.argv[1], load_external_data=False)
-inits = {t.name for t in m.graph.initializer}
-names = [i.name for i in m.graph.input if i.name not in inits]
-d = sys.argv[2]
-for k, n in enumerate(names):
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in n)
-    f = glob.glob(os.path.join(d, "**", safe + ".input.npy"), recursive=True)[0]
-    t = numpy_helper.from_array(np.load(f), n)
-    open(os.path.join(d, "input_%d.pb" % k), "wb").write(t.SerializeToString())
-PY
+        $py "$root/scripts/inputs-to-pb.py" "$2" "$tmp/real/$1" > /dev/null
     then echo "$tmp/real/$1"; else echo -; fi
 }
