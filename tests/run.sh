@@ -9,6 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SAN_BUILD=${SAN_BUILD:-build-san}
+CLANG_BUILD=${CLANG_BUILD:-build-clang}
 LOGS=$BUILD/test-logs
 WORK=$(mktemp -d /tmp/onnxcomp-tests.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -129,6 +130,23 @@ san() {
 }
 suite sanitizers san
 suite fuzz-replay bash tests/fuzz/replay.sh "$SAN_BUILD"
+
+# 6b. the same sources with clang (-Werror too) and its unit tests:
+#     scripts/fuzz.sh builds with clang, and a GCC-only construct should stop
+#     this run rather than the next fuzzing session
+clang_build() {
+    command -v clang > /dev/null || {
+        echo "SKIP clang build: clang is not installed (scripts/setup.sh installs it)"
+        return 0
+    }
+    if ! make -s CC=clang BUILD="$CLANG_BUILD" all units > "$WORK/clang.err" 2>&1; then
+        echo "FAIL clang build: $(grep -m 3 'error' "$WORK/clang.err" | tr '\n' ' ')"
+        return 1
+    fi
+    echo "PASS clang build"
+    units "$CLANG_BUILD"
+}
+suite clang clang_build
 
 # 7. valgrind on a few real models, every unit test and a sample of CLI runs:
 #    no leak, no invalid access

@@ -110,7 +110,16 @@ static uint16_t to_half_clamped(float f, float limit)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
+
+/* F16C is CPUID leaf 1, ECX bit 29 (clang 14's __builtin_cpu_supports does
+ * not know the name); "avx" also checks that the OS saves the YMM state. */
+static bool have_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1) && __builtin_cpu_supports("avx");
+}
 
 /* vcvtps2ph rounds to nearest even and makes the same subnormals and
  * infinities as oc_float_to_half; only its NaNs differ (it keeps payload
@@ -145,7 +154,7 @@ void oc_float_to_half_n(const void *src, uint16_t *dst, size_t n, float limit)
 {
     const unsigned char *p = src;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+    if (have_f16c()) {
         half_n_f16c(p, dst, n, limit);
         return;
     }

@@ -136,7 +136,7 @@ static void start_histograms(oc_observer *o, const float *x, size_t n)
  * vectorizes. It may use the vector min/max (they differ from the C
  * expressions only for NaN and signed zeros), so the NaN/infinity count looks
  * at the bits: an all-ones exponent. The caller redoes a chunk that has one. */
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
+__attribute__((target_clones("avx512f", "avx2", "default"))) OC_FINITE_MINMAX
 static void chunk_stats(const float *x, size_t n, float *mn_, float *mx_, uint32_t *zeros_, uint32_t *bad_)
 {
     float mn = x[0], mx = x[0];

@@ -165,10 +165,8 @@ typedef struct qspec {
  * error summed in double lanes (a different order of double additions than a
  * single running sum, far below anything a caller compares). */
 #define Q_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-/* min/max reductions may use the vector min/max only under these: the caller
- * has checked every element is finite; a signed zero is no range's end. */
-#define Q_CLONES_MINMAX \
-    __attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
+/* min/max reductions: see OC_FINITE_MINMAX */
+#define Q_CLONES_MINMAX __attribute__((target_clones("avx512f", "avx2", "default"))) OC_FINITE_MINMAX
 
 enum { FIN_CHUNK = 4096 };
 
