@@ -1,11 +1,11 @@
-/* channel_graphs.h: building small models by hand for the channel-pruning
- * tests (test_coupling.c, test_prune_channel.c): a model with one graph,
- * values, nodes from "a,b" input lists, attributes, random weights, Conv
- * and BatchNormalization layers, subgraph bodies, and the graphs both tests
- * use (a residual block, a Concat, a depthwise conv, Flatten/Reshape to
- * Gemm, LayerNorms over the channels, written out and as one op, layers
- * inside If branches and a Loop body). Functions are static
- * inline so a test that leaves some unused still builds. */
+/* channel_graphs.h: the small models the channel-pruning tests
+ * (test_coupling.c, test_prune_channel.c) build by hand, on the helpers of
+ * build.h: random weights, small integer and float constants, Conv and
+ * BatchNormalization layers, and the graphs both tests use (a residual
+ * block, a Concat, a depthwise conv, Flatten/Reshape to Gemm, LayerNorms
+ * over the channels, written out and as one op, layers inside If branches
+ * and a Loop body), then running one in the interpreter. Functions are
+ * static inline so a test that leaves some unused still builds. */
 #ifndef OC_TEST_CHANNEL_GRAPHS_H
 #define OC_TEST_CHANNEL_GRAPHS_H
 
@@ -16,94 +16,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static oc_model *m;
-static oc_graph *g;
+#include "build.h"
+
 static uint32_t seed = 1;
 
 /* ---- building models ---- */
 
-static inline void begin(void)
-{
-    m = oc_model_new();
-    g = oc_graph_new(m, NULL);
-    m->graph = g;
-    g->name = "main";
-    m->ir_version = 8;
-    m->has_ir_version = true;
-    m->producer_name = "onnxcomp unit test";
-    m->opsets = oc_model_alloc(m, sizeof(oc_opset));
-    m->opsets[0].domain = "";
-    m->opsets[0].version = 13;
-    m->opsets[0].has_version = true;
-    m->n_opsets = 1;
-    g->inputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-    g->outputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-}
-
-static inline oc_value *mkval(const char *name, int ndim, const int64_t *dims)
-{
-    oc_value *v = oc_model_alloc(m, sizeof(*v));
-    v->name = oc_model_strdup(m, name);
-    v->has_type = true;
-    v->dirty = true;
-    v->type.kind = OC_TYPE_TENSOR;
-    v->type.elem_type = OC_DTYPE_FLOAT;
-    if (ndim >= 0) {
-        v->type.has_shape = true;
-        v->type.ndim = ndim;
-        v->type.dims = oc_model_alloc(m, (size_t)(ndim ? ndim : 1) * sizeof(oc_dim));
-        for (int i = 0; i < ndim; i++) {
-            v->type.dims[i].kind = OC_DIM_VALUE;
-            v->type.dims[i].value = dims[i];
-        }
-    }
-    return v;
-}
-
 static inline void input4(const char *name, int64_t c, int64_t h)
 {
     int64_t d[4] = {1, c, h, h};
-    g->inputs[g->n_inputs++] = mkval(name, 4, d);
-}
-
-static inline void output(const char *name)
-{
-    g->outputs[g->n_outputs++] = mkval(name, -1, NULL);
-}
-
-static inline oc_node *node(const char *op, const char *name, const char *in, const char *out)
-{
-    const char *ins[8], *outs[8];
-    char ib[512], ob[512];
-    size_t ni = 0, no = 0;
-    snprintf(ib, sizeof(ib), "%s", in);
-    snprintf(ob, sizeof(ob), "%s", out);
-    for (char *p = ib, *q; p && *in; p = q) {
-        q = strchr(p, ',');
-        if (q) *q++ = 0;
-        ins[ni++] = p;
-    }
-    for (char *p = ob, *q; p; p = q) {
-        q = strchr(p, ',');
-        if (q) *q++ = 0;
-        outs[no++] = p;
-    }
-    return oc_graph_add_node(g, SIZE_MAX, op, NULL, name, ni, ins, no, outs);
-}
-
-static inline void a_int(oc_node *n, const char *name, int64_t v)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_INT);
-    a->i = v;
-    a->has_i = true;
-}
-
-static inline void a_ints(oc_node *n, const char *name, const int64_t *v, size_t k)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_INTS);
-    a->ints = oc_model_alloc(m, k * sizeof(int64_t));
-    memcpy(a->ints, v, k * sizeof(int64_t));
-    a->n_ints = k;
+    input(name, 4, d);
 }
 
 static inline float rnd(void)
@@ -112,30 +34,14 @@ static inline float rnd(void)
     return (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
 }
 
-static inline void weight(const char *name, int ndim, const int64_t *dims)
-{
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, ndim, dims);
-    float *d = oc_malloc((size_t)t->numel * sizeof(float));
-    for (int64_t i = 0; i < t->numel; i++) d[i] = rnd();
-    oc_tensor_set_data(m, t, d, (size_t)t->numel * sizeof(float));
-}
-
 static inline void ints(const char *name, int64_t n, const int64_t *v)
 {
-    int64_t d[1] = {n};
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_INT64, 1, d);
-    int64_t *b = oc_malloc((size_t)n * sizeof(int64_t));
-    memcpy(b, v, (size_t)n * sizeof(int64_t));
-    oc_tensor_set_data(m, t, b, (size_t)n * sizeof(int64_t));
+    init(name, OC_DTYPE_INT64, 1, &n, v, (size_t)n * sizeof(int64_t));
 }
 
 static inline void floats(const char *name, int64_t n, const float *v)
 {
-    int64_t d[1] = {n};
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, 1, d);
-    float *b = oc_malloc((size_t)n * sizeof(float));
-    memcpy(b, v, (size_t)n * sizeof(float));
-    oc_tensor_set_data(m, t, b, (size_t)n * sizeof(float));
+    init(name, OC_DTYPE_FLOAT, 1, &n, v, (size_t)n * sizeof(float));
 }
 
 /* A Conv node in the current graph whose weights `name`.w and `name`.b are
@@ -153,8 +59,8 @@ static inline oc_node *conv_at(oc_graph *wg, const char *name, const char *in, c
     bool have = false;
     for (size_t i = 0; i < g->n_inits; i++) have |= !strcmp(g->inits[i]->name, w);
     if (!have) {
-        weight(w, 4, wd);
-        weight(b, 1, bd);
+        weight_rand(w, 4, wd, rnd);
+        weight_rand(b, 1, bd, rnd);
     }
     g = here;
     snprintf(ins, sizeof(ins), "%s,%s,%s", in, w, b);
@@ -178,7 +84,7 @@ static inline void bn(const char *name, const char *in, const char *out, int64_t
     int64_t d[1] = {c};
     for (int i = 0; i < 4; i++) {
         snprintf(nm[i], sizeof(nm[i]), "%s.%s", name, sfx[i]);
-        weight(nm[i], 1, d);
+        weight_rand(nm[i], 1, d, rnd);
     }
     float *vd = (float *)oc_graph_initializer(g, nm[3])->data;
     for (int64_t i = 0; i < c; i++) vd[i] = 0.5f + vd[i] * vd[i];
@@ -188,7 +94,7 @@ static inline void bn(const char *name, const char *in, const char *out, int64_t
 
 static inline void build_residual(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 8);
     conv("ca", "x", "a", 8, 3, 3, 1);
     bn("bna", "a", "a_bn", 8);
@@ -198,7 +104,7 @@ static inline void build_residual(void)
     node("Add", "add", "b_bn,a_r", "s");
     node("Relu", "rs", "s", "s_r");
     conv("cc", "s_r", "y", 4, 8, 1, 1);
-    output("y");
+    output("y", -1, NULL);
     /* a declared shape the pass must keep true */
     int64_t vd[4] = {1, 8, 8, 8};
     oc_graph_add_value_info(g, "a_r", OC_DTYPE_FLOAT, 4, vd);
@@ -206,7 +112,7 @@ static inline void build_residual(void)
 
 static inline void build_concat(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     conv("c1", "x", "p", 4, 3, 3, 1);
     node("Relu", "r1", "p", "p_r");
@@ -215,32 +121,32 @@ static inline void build_concat(void)
     oc_node *cat = node("Concat", "cat", "p_r,q_r", "cat");
     a_int(cat, "axis", 1);
     conv("c3", "cat", "y", 5, 10, 3, 1);
-    output("y");
+    output("y", -1, NULL);
 }
 
 static inline void build_depthwise(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     conv("c1", "x", "a", 8, 3, 1, 1);
     node("Relu", "r1", "a", "a_r");
     conv("dw", "a_r", "d", 8, 8, 3, 8);
     node("Relu", "r2", "d", "d_r");
     conv("c3", "d_r", "y", 4, 8, 1, 1);
-    output("y");
+    output("y", -1, NULL);
 }
 
 static inline void build_flatten(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 4);
     conv("c1", "x", "a", 6, 3, 3, 1);
     node("Relu", "r1", "a", "a_r");
     node("GlobalAveragePool", "gap", "a_r", "pool");
     node("Flatten", "flat", "pool", "f");
     int64_t bd[2] = {5, 6}, cd[1] = {5};
-    weight("fc.w", 2, bd);
-    weight("fc.b", 1, cd);
+    weight_rand("fc.w", 2, bd, rnd);
+    weight_rand("fc.b", 1, cd, rnd);
     oc_node *gm = node("Gemm", "fc", "f,fc.w,fc.b", "y");
     a_int(gm, "transB", 1);
     conv("c2", "x", "b", 4, 3, 3, 1);
@@ -248,28 +154,25 @@ static inline void build_flatten(void)
     ints("shape", 2, shape);
     node("Reshape", "rs", "b,shape", "bf");
     int64_t b2[2] = {64, 3};
-    weight("fc2.w", 2, b2);
+    weight_rand("fc2.w", 2, b2, rnd);
     node("MatMul", "fc2", "bf,fc2.w", "z");
-    output("y");
-    output("z");
+    output("y", -1, NULL);
+    output("z", -1, NULL);
 }
 
 /* ---- normalisations over the channel axis (norm=approx) ---- */
 
 static inline void scalar_float(const char *name, float v)
 {
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, 0, NULL);
-    float *b = oc_malloc(sizeof(float));
-    *b = v;
-    oc_tensor_set_data(m, t, b, sizeof(float));
+    init(name, OC_DTYPE_FLOAT, 0, NULL, &v, sizeof(v));
 }
 
 /* A LayerNorm's per-channel gamma (in [0.5, 1.5]) and beta. */
 static inline void gamma_beta(const char *gname, const char *bname, int64_t c)
 {
     int64_t d[1] = {c};
-    weight(gname, 1, d);
-    weight(bname, 1, d);
+    weight_rand(gname, 1, d, rnd);
+    weight_rand(bname, 1, d, rnd);
     float *gd = (float *)oc_graph_initializer(g, gname)->data;
     for (int64_t i = 0; i < c; i++) gd[i] = 1.0f + 0.5f * gd[i];
 }
@@ -299,17 +202,17 @@ enum {
  * (ln.g), Add beta (ln.b). Layers l1 (l1.w, Gemm: l1.b) and l2. */
 static inline void build_ln_decomposed(int variant)
 {
-    begin();
+    begin(13, 8);
     bool mm = variant != LN_GEMM;
     int64_t xd[3] = {1, 5, 24};
     if (!mm) xd[1] = 24;
-    g->inputs[g->n_inputs++] = mkval("x", mm ? 3 : 2, xd);
+    input("x", mm ? 3 : 2, xd);
     int64_t w1[2] = {mm ? 24 : 16, mm ? 16 : 24}, w2[2] = {mm ? 16 : 4, mm ? 4 : 16}, b1[1] = {16}, b2[1] = {4};
-    weight("l1.w", 2, w1);
+    weight_rand("l1.w", 2, w1, rnd);
     if (mm) {
         node("MatMul", "l1", "x,l1.w", "h");
     } else {
-        weight("l1.b", 1, b1);
+        weight_rand("l1.b", 1, b1, rnd);
         a_int(node("Gemm", "l1", "x,l1.w,l1.b", "h"), "transB", 1);
     }
     int64_t last[1] = {-1}, steps[1] = {1}, wide[2] = {1, 2};
@@ -333,14 +236,14 @@ static inline void build_ln_decomposed(int variant)
     node("Mul", "gam", "n,ln.g", "ng");
     node("Add", "bet", "ng,ln.b", "nb");
     node("Relu", "relu", "nb", "r");
-    weight("l2.w", 2, w2);
+    weight_rand("l2.w", 2, w2, rnd);
     if (mm) {
         node("MatMul", "l2", "r,l2.w", "y");
     } else {
-        weight("l2.b", 1, b2);
+        weight_rand("l2.b", 1, b2, rnd);
         a_int(node("Gemm", "l2", "r,l2.w,l2.b", "y"), "transB", 1);
     }
-    output("y");
+    output("y", -1, NULL);
 }
 
 enum {
@@ -355,13 +258,12 @@ enum {
  * scale ln.s and bias ln.b; the first layer l1 (Conv: c1), its output h. */
 static inline void build_ln_op(int variant)
 {
-    begin();
-    m->opsets[0].version = 17;
+    begin(17, 8);
     int64_t c = 16;
     if (variant == LNOP_MATMUL) {
         int64_t xd[3] = {1, 5, 24}, w1[2] = {24, 16};
-        g->inputs[g->n_inputs++] = mkval("x", 3, xd);
-        weight("l1.w", 2, w1);
+        input("x", 3, xd);
+        weight_rand("l1.w", 2, w1, rnd);
         node("MatMul", "l1", "x,l1.w", "h");
     } else {
         c = 8;
@@ -378,8 +280,8 @@ static inline void build_ln_op(int variant)
     snprintf(ins, sizeof(ins), "%s,ln.s,ln.b", ln_in);
     if (variant == LNOP_CHANNELS) {
         int64_t sd[3] = {8, 6, 6};
-        weight("ln.s", 3, sd);
-        weight("ln.b", 3, sd);
+        weight_rand("ln.s", 3, sd, rnd);
+        weight_rand("ln.b", 3, sd, rnd);
     } else {
         gamma_beta("ln.s", "ln.b", c);
     }
@@ -390,46 +292,22 @@ static inline void build_ln_op(int variant)
         conv("c2", "r", "y", 4, 8, 1, 1);
     } else {
         int64_t w2[2] = {c, 4};
-        weight("l2.w", 2, w2);
+        weight_rand("l2.w", 2, w2, rnd);
         node("MatMul", "l2", "r,l2.w", "y");
     }
-    output("y");
+    output("y", -1, NULL);
 }
 
 /* ---- subgraphs ---- */
 
-/* Nodes, weights, inputs and outputs go to a new body of the current graph
- * until end_body(). */
-static inline oc_graph *begin_body(const char *name)
-{
-    oc_graph *b = oc_graph_new(m, g);
-    b->name = oc_model_strdup(m, name);
-    b->inputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-    b->outputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-    g = b;
-    return b;
-}
-
-static inline void end_body(void)
-{
-    g = g->parent;
-}
-
-static inline void a_graph(oc_node *n, const char *name, oc_graph *body)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_GRAPH);
-    a->g = body;
-}
-
+/* A scalar initializer of type BOOL, FLOAT or INT64 holding v. */
 static inline void scalar_init(const char *name, int dtype, int64_t v)
 {
-    oc_tensor *t = oc_graph_add_initializer(g, name, dtype, 0, NULL);
-    size_t sz = dtype == OC_DTYPE_BOOL ? 1 : dtype == OC_DTYPE_FLOAT ? 4 : 8;
-    void *b = oc_calloc(1, 8);
-    if (dtype == OC_DTYPE_BOOL) *(uint8_t *)b = (uint8_t)(v != 0);
-    else if (dtype == OC_DTYPE_FLOAT) *(float *)b = (float)v;
-    else *(int64_t *)b = v;
-    oc_tensor_set_data(m, t, b, sz);
+    uint8_t b = (uint8_t)(v != 0);
+    float f = (float)v;
+    if (dtype == OC_DTYPE_BOOL) init(name, dtype, 0, NULL, &b, 1);
+    else if (dtype == OC_DTYPE_FLOAT) init(name, dtype, 0, NULL, &f, sizeof(f));
+    else init(name, dtype, 0, NULL, &v, sizeof(v));
 }
 
 /* A body value declared with value_info [1, c, ?, ?] (symbolic spatial
@@ -459,16 +337,12 @@ static float if_thr = 10; /* the If takes then when max(x) > if_thr: x is in [-1
  * Conv -> Relu -> Conv (8 channels in between, 4 out) -> y. */
 static inline void build_if(int variant)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     oc_graph *mg = g;
     oc_node *mx = node("ReduceMax", "mx", "x", "mx");
     a_int(mx, "keepdims", 0);
-    int64_t sd[1] = {1};
-    oc_tensor *t = oc_graph_add_initializer(g, "thr", OC_DTYPE_FLOAT, 0, sd);
-    float *tv = oc_malloc(sizeof(float));
-    *tv = if_thr;
-    oc_tensor_set_data(m, t, tv, sizeof(float));
+    scalar_float("thr", if_thr);
     node("Greater", "gt", "mx,thr", "cond");
     if (variant == IF_CAPTURED) conv("side", "x", "side", 8, 3, 1, 1);
     if (variant == IF_RESHAPE) {
@@ -486,16 +360,16 @@ static inline void build_if(int variant)
     }
     node("Relu", "tr", r_in, same ? "hr" : "tr");
     if (variant == IF_OUTPUT) {
-        output("tr");
+        output("tr", -1, NULL);
     } else if (variant == IF_RESHAPE) {
         node("Reshape", "rs", "tr,shp", "tf");
         int64_t wd[2] = {288, 4};
-        weight("fc.w", 2, wd);
+        weight_rand("fc.w", 2, wd, rnd);
         node("MatMul", "fc", "tf,fc.w", "ty");
-        output("ty");
+        output("ty", -1, NULL);
     } else {
         conv(same ? "c2" : "t2", same ? "hr" : "tr", same ? "hy" : "ty", 4, 8, 3, 1);
-        output(same ? "hy" : "ty");
+        output(same ? "hy" : "ty", -1, NULL);
     }
     if (same) {
         partial_info("h1", 8);
@@ -510,9 +384,9 @@ static inline void build_if(int variant)
     if (variant == IF_RESHAPE) {
         node("GlobalAveragePool", "gap", "ey", "eg");
         node("Flatten", "fl", "eg", "ef");
-        output("ef");
+        output("ef", -1, NULL);
     } else {
-        output(same ? "hy" : "ey");
+        output(same ? "hy" : "ey", -1, NULL);
     }
     if (same) {
         partial_info("h1", 8);
@@ -522,10 +396,10 @@ static inline void build_if(int variant)
     oc_node *in = node("If", "if", "cond", "y");
     a_graph(in, "then_branch", then_g);
     a_graph(in, "else_branch", else_g);
-    output("y");
+    output("y", -1, NULL);
     if (variant == IF_READER) {
         node("ReduceSum", "wsum", "t1.w", "wsum");
-        output("wsum");
+        output("wsum", -1, NULL);
     }
 }
 
@@ -536,25 +410,22 @@ static oc_graph *loop_g;
  * l1o and lr as [1, 8, ?, ?]. */
 static inline void build_loop(int64_t trips, bool info)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     scalar_init("trips", OC_DTYPE_INT64, trips);
     scalar_init("go", OC_DTYPE_BOOL, 1);
     loop_g = begin_body("body");
     int64_t sd[1] = {0};
-    g->inputs[g->n_inputs++] = mkval("i", 0, sd);
-    g->inputs[g->n_inputs - 1]->type.elem_type = OC_DTYPE_INT64;
-    g->inputs[g->n_inputs++] = mkval("c_in", 0, sd);
-    g->inputs[g->n_inputs - 1]->type.elem_type = OC_DTYPE_BOOL;
+    g->inputs[g->n_inputs++] = mkval("i", OC_DTYPE_INT64, 0, sd);
+    g->inputs[g->n_inputs++] = mkval("c_in", OC_DTYPE_BOOL, 0, sd);
     int64_t vd[4] = {1, 3, 6, 6};
-    g->inputs[g->n_inputs++] = mkval("v", 4, vd);
+    input("v", 4, vd);
     node("Identity", "cid", "c_in", "c_out");
     conv("l1", "v", "l1o", 8, 3, 3, 1);
     node("Relu", "lr", "l1o", "lr");
     conv("l2", "lr", "v_out", 3, 8, 3, 1);
-    output("c_out");
-    g->outputs[g->n_outputs - 1]->type.elem_type = OC_DTYPE_BOOL;
-    output("v_out");
+    g->outputs[g->n_outputs++] = mkval("c_out", OC_DTYPE_BOOL, -1, NULL);
+    output("v_out", -1, NULL);
     if (info) {
         partial_info("l1o", 8);
         partial_info("lr", 8);
@@ -562,7 +433,7 @@ static inline void build_loop(int64_t trips, bool info)
     end_body();
     oc_node *lp = node("Loop", "loop", "trips,go,x", "v_final");
     a_graph(lp, "body", loop_g);
-    output("v_final");
+    output("v_final", -1, NULL);
 }
 
 /* ---- running ---- */

@@ -18,21 +18,21 @@
 /* a Reshape splitting the channels ([1,8,4,4] -> [1,2,4,16]) */
 static void build_bad_reshape(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 4);
     conv("c1", "x", "a", 8, 3, 3, 1);
     int64_t shape[4] = {1, 2, 4, 16};
     ints("shape", 4, shape);
     node("Reshape", "rs", "a,shape", "r");
     node("Relu", "rr", "r", "y");
-    output("y");
+    output("y", -1, NULL);
 }
 
 /* the relu output is also a graph output; a Softmax over channels; an
  * unknown op */
 static void build_refusals(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 4);
     conv("c1", "x", "a", 8, 3, 3, 1);
     node("Relu", "r1", "a", "a_r");
@@ -43,8 +43,8 @@ static void build_refusals(void)
     node("Relu", "r3", "c", "c_r");
     oc_node *d2s = node("DepthToSpace", "d2s", "c_r", "e");
     a_int(d2s, "blocksize", 2);
-    output("a_r");
-    output("e");
+    output("a_r", -1, NULL);
+    output("e", -1, NULL);
 }
 
 /* ---- running the analysis ---- */
@@ -58,7 +58,6 @@ static oc_coupling *analyze(void)
 
 static oc_coupling *analyze_with(const oc_coupling_opts *o)
 {
-    static oc_ctx ctx;
     static oc_pipeline_opts po;
     static oc_pipeline_report rep;
     static oc_pass_vals vals;
@@ -274,7 +273,6 @@ static void test_refusals(void)
 static void test_excluded(void)
 {
     build_depthwise();
-    static oc_ctx ctx;
     static oc_pipeline_opts po;
     static oc_pipeline_report rep;
     static oc_pass_vals vals;

@@ -53,37 +53,27 @@ static void per_channel_const(const char *name, int64_t c, int ndim, float base)
 {
     int64_t d[4] = {1, c, 1, 1};
     if (ndim == 3) d[0] = c, d[1] = d[2] = 1; /* [C, 1, 1]: channel axis of a rank-4 output */
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, ndim, d);
-    float *v = oc_malloc((size_t)c * sizeof(float));
+    float *v = weight(name, ndim, d, NULL);
     for (int64_t i = 0; i < c; i++) v[i] = base + 0.25f * (float)i;
-    oc_tensor_set_data(m, t, v, (size_t)c * sizeof(float));
-}
-
-static void scalar(const char *name, float v)
-{
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, 0, NULL);
-    float *p = oc_malloc(sizeof(float));
-    *p = v;
-    oc_tensor_set_data(m, t, p, sizeof(float));
 }
 
 /* Conv -> Mul(scalar) -> Add([1,C,1,1]) -> Sub([C,1,1]) -> Div(scalar) ->
  * Relu: the four affine ops go into the Conv; Relu stays. */
 static void test_conv_affine(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     conv("c", "x", "a", 4, 3, 3, 1);
-    scalar("k", 1.7f);
+    scalar_float("k", 1.7f);
     per_channel_const("b", 4, 4, -0.5f);
     per_channel_const("s", 4, 3, 0.3f);
-    scalar("d", -2.5f);
+    scalar_float("d", -2.5f);
     node("Mul", "mul", "k,a", "a1");
     node("Add", "add", "a1,b", "a2");
     node("Sub", "sub", "a2,s", "a3");
     node("Div", "div", "a3,d", "a4");
     node("Relu", "relu", "a4", "y");
-    output("y");
+    output("y", -1, NULL);
     size_t af, hs;
     fold(&af, &hs);
     CHECK_EQ_INT(af, 4);
@@ -99,12 +89,12 @@ static void test_conv_affine(void)
  * -> BatchNormalization -> Mul([1,C,1,1]). */
 static void test_batchnorm(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 4, 5);
     conv("c", "x", "a", 4, 4, 3, 1);
     bn("bn1", "a", "a_bn", 4);
     int64_t wd[4] = {4, 3, 2, 2};
-    weight("t.w", 4, wd);
+    weight_rand("t.w", 4, wd, rnd);
     oc_node *t = node("ConvTranspose", "t", "a_bn,t.w", "b");
     a_int(t, "group", 2);
     int64_t st[2] = {2, 2};
@@ -112,7 +102,7 @@ static void test_batchnorm(void)
     bn("bn2", "b", "b_bn", 6);
     per_channel_const("m", 6, 4, 0.5f);
     node("Mul", "mul", "b_bn,m", "y");
-    output("y");
+    output("y", -1, NULL);
     size_t af, hs;
     fold(&af, &hs);
     CHECK_EQ_INT(af, 3);
@@ -126,21 +116,21 @@ static void test_batchnorm(void)
  * operand, a layer output that is a graph output. */
 static void test_left_alone(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 6, 6);
     conv("c1", "x", "a", 6, 6, 3, 1);
     int64_t d1[1] = {6};
-    weight("v", 1, d1);
+    weight_rand("v", 1, d1, rnd);
     node("Mul", "m1", "a,v", "a1");           /* [6] aligns with W */
     conv("c2", "a1", "b", 6, 6, 1, 1);
-    scalar("k", 2.0f);
+    scalar_float("k", 2.0f);
     node("Sub", "s1", "k,b", "b1");           /* k - y */
     conv("c3", "b1", "c", 6, 6, 1, 1);
     node("Mul", "m2", "c,x", "c1");           /* operand not constant */
     conv("c4", "c1", "e", 6, 6, 1, 1);
     node("Add", "a2", "e,k", "e1");           /* e also read below */
     node("Mul", "m3", "e,e1", "y");
-    output("y");
+    output("y", -1, NULL);
     size_t n_before = g->n_nodes, af, hs;
     fold(&af, &hs);
     CHECK_EQ_INT(af, 0);
@@ -153,10 +143,9 @@ static void test_left_alone(void)
  * become one op; at opset 13 x * HardSigmoid(x), at 14 HardSwish. */
 static void hardswish_case(int64_t opset, bool div_first)
 {
-    begin();
-    m->opsets[0].version = opset;
+    begin(opset, 8);
     input4("x", 2, 4);
-    scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("sixth", 1.0f / 6);
+    scalar_float("three", 3), scalar_float("zero", 0), scalar_float("six", 6), scalar_float("sixth", 1.0f / 6);
     node("Add", "add", "x,three", "p");
     node("Clip", "clip", "p,zero,six", "q");
     if (div_first) {
@@ -166,7 +155,7 @@ static void hardswish_case(int64_t opset, bool div_first)
         node("Mul", "mul", "q,x", "r");
         node("Div", "div", "r,six", "y");
     }
-    output("y");
+    output("y", -1, NULL);
     size_t af, hs;
     fold(&af, &hs);
     CHECK_EQ_INT(hs, 1);
@@ -194,16 +183,16 @@ static void test_hardswish(void)
 static void test_hardswish_left_alone(void)
 {
     for (int k = 0; k < 2; k++) {
-        begin();
+        begin(13, 8);
         input4("x", 2, 4);
-        scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("five", 5);
+        scalar_float("three", 3), scalar_float("zero", 0), scalar_float("six", 6), scalar_float("five", 5);
         node("Add", "add", "x,three", "p");
         node("Clip", "clip", k ? "p,zero,five" : "p,zero,six", "q");
         node("Mul", "mul", "q,x", "r");
         node("Div", "div", "r,six", "s");
         if (!k) node("Add", "extra", "s,p", "y");
         else node("Relu", "extra", "s", "y");
-        output("y");
+        output("y", -1, NULL);
         size_t n_before = g->n_nodes, af, hs;
         fold(&af, &hs);
         CHECK_EQ_INT(hs, 0);

@@ -15,136 +15,7 @@
 #include <math.h>
 #include <stdint.h>
 
-static oc_model *m;
-static oc_graph *g;
-static oc_ctx ctx;
-
-/* ---- building models ---- */
-
-static void begin(int64_t opset)
-{
-    m = oc_model_new();
-    g = oc_graph_new(m, NULL);
-    m->graph = g;
-    g->name = "main";
-    m->ir_version = 4;
-    m->has_ir_version = true;
-    m->producer_name = "test_opset";
-    m->opsets = oc_model_alloc(m, sizeof(oc_opset));
-    m->opsets[0].domain = "";
-    m->opsets[0].version = opset;
-    m->opsets[0].has_version = true;
-    m->n_opsets = 1;
-    g->inputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-    g->outputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-    oc_ctx_init(&ctx);
-}
-
-static void done(void)
-{
-    oc_model_free(m);
-    m = NULL;
-    g = NULL;
-}
-
-/* ndim < 0: no shape */
-static oc_value *mkval(const char *name, int dtype, int ndim, const int64_t *dims)
-{
-    oc_value *v = oc_model_alloc(m, sizeof(*v));
-    v->name = oc_model_strdup(m, name);
-    v->has_type = true;
-    v->dirty = true;
-    v->type.kind = OC_TYPE_TENSOR;
-    v->type.elem_type = dtype;
-    if (ndim >= 0) {
-        v->type.has_shape = true;
-        v->type.ndim = ndim;
-        v->type.dims = oc_model_alloc(m, (size_t)(ndim ? ndim : 1) * sizeof(oc_dim));
-        for (int i = 0; i < ndim; i++) {
-            v->type.dims[i].kind = OC_DIM_VALUE;
-            v->type.dims[i].value = dims[i];
-        }
-    }
-    return v;
-}
-
-static void input(const char *name, int ndim, const int64_t *dims)
-{
-    g->inputs[g->n_inputs++] = mkval(name, OC_DTYPE_FLOAT, ndim, dims);
-}
-
-static void output(const char *name, int ndim, const int64_t *dims)
-{
-    g->outputs[g->n_outputs++] = mkval(name, OC_DTYPE_FLOAT, ndim, dims);
-}
-
-static oc_node *node(const char *op, const char *name, const char *in, const char *out)
-{
-    /* in/out: comma-separated names ("" entries allowed) */
-    const char *ins[8], *outs[8];
-    char ib[256], ob[256];
-    size_t ni = 0, no = 0;
-    snprintf(ib, sizeof(ib), "%s", in);
-    snprintf(ob, sizeof(ob), "%s", out);
-    for (char *p = ib, *q; p && *in; p = q) {
-        q = strchr(p, ',');
-        if (q) *q++ = 0;
-        ins[ni++] = p;
-    }
-    for (char *p = ob, *q; p; p = q) {
-        q = strchr(p, ',');
-        if (q) *q++ = 0;
-        outs[no++] = p;
-    }
-    return oc_graph_add_node(g, SIZE_MAX, op, NULL, name, ni, ins, no, outs);
-}
-
-static void a_int(oc_node *n, const char *name, int64_t v)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_INT);
-    a->i = v;
-    a->has_i = true;
-}
-
-static void a_float(oc_node *n, const char *name, float v)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_FLOAT);
-    a->f = v;
-    a->has_f = true;
-}
-
-static void a_str(oc_node *n, const char *name, const char *v)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_STRING);
-    a->s.data = (const uint8_t *)oc_model_strdup(m, v);
-    a->s.len = strlen(v);
-    a->has_s = true;
-}
-
-static void a_ints(oc_node *n, const char *name, const int64_t *v, size_t k)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_INTS);
-    a->ints = oc_model_alloc(m, (k ? k : 1) * sizeof(int64_t));
-    memcpy(a->ints, v, k * sizeof(int64_t));
-    a->n_ints = k;
-}
-
-static void a_floats(oc_node *n, const char *name, const float *v, size_t k)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_FLOATS);
-    a->floats = oc_model_alloc(m, (k ? k : 1) * sizeof(float));
-    memcpy(a->floats, v, k * sizeof(float));
-    a->n_floats = k;
-}
-
-static void init(const char *name, int dtype, int ndim, const int64_t *dims, const void *data, size_t nbytes)
-{
-    oc_tensor *t = oc_graph_add_initializer(g, name, dtype, ndim, dims);
-    if (!nbytes) return; /* an empty tensor */
-    void *buf = oc_malloc(nbytes);
-    memcpy(buf, data, nbytes);
-    oc_tensor_set_data(m, t, buf, nbytes);
-}
+#include "build.h"
 
 /* ---- looking at the result ---- */
 
@@ -282,7 +153,7 @@ static bool upgrade(const char *name, int64_t target, bool same)
 
 static void squeeze_11_to_13(void)
 {
-    begin(11);
+    begin(11, 4);
     int64_t dx[4] = {1, 3, 1, 4}, dy[2] = {3, 4}, ax[2] = {0, 2};
     input("x", 4, dx);
     output("y", 2, dy);
@@ -297,7 +168,7 @@ static void squeeze_11_to_13(void)
 
 static void squeeze_without_axes(void)
 {
-    begin(11);
+    begin(11, 4);
     int64_t dx[3] = {1, 3, 1}, dy[1] = {3};
     input("x", 3, dx);
     output("y", 1, dy);
@@ -310,7 +181,7 @@ static void squeeze_without_axes(void)
 
 static void unsqueeze_11_to_13(void)
 {
-    begin(11);
+    begin(11, 4);
     int64_t dx[2] = {3, 4}, dy[4] = {1, 3, 4, 1}, ax[2] = {0, -1};
     input("x", 2, dx);
     output("y", 4, dy);
@@ -325,7 +196,7 @@ static void unsqueeze_11_to_13(void)
 static void split_11_to_13_and_18(void)
 {
     /* explicit parts: an input from 13, and no num_outputs at 18 */
-    begin(11);
+    begin(11, 4);
     int64_t dx[2] = {2, 5}, d1[2] = {2, 2}, d2[2] = {2, 3}, sp[2] = {2, 3};
     input("x", 2, dx);
     output("y1", 2, d1);
@@ -343,7 +214,7 @@ static void split_11_to_13_and_18(void)
     done();
 
     /* equal parts: nothing at 13, num_outputs at 18 */
-    begin(11);
+    begin(11, 4);
     int64_t d3[2] = {2, 6}, d4[2] = {2, 3};
     input("x", 2, d3);
     output("y1", 2, d4);
@@ -361,7 +232,7 @@ static void split_11_to_13_and_18(void)
 
 static void reducemean_11_to_18(void)
 {
-    begin(11);
+    begin(11, 4);
     int64_t dx[3] = {2, 3, 4}, dy[2] = {2, 4}, ax[1] = {1};
     input("x", 3, dx);
     output("y", 2, dy);
@@ -380,7 +251,7 @@ static void reducemean_11_to_18(void)
     done();
 
     /* ReduceSum changed at 13 */
-    begin(11);
+    begin(11, 4);
     input("x", 3, dx);
     output("y", 2, dy);
     r = node("ReduceSum", "rs", "x", "y");
@@ -394,7 +265,7 @@ static void reducemean_11_to_18(void)
 
 static void clip_6_to_11(void)
 {
-    begin(8);
+    begin(8, 4);
     int64_t dx[2] = {4, 8};
     input("x", 2, dx);
     output("y", 2, dx);
@@ -410,7 +281,7 @@ static void clip_6_to_11(void)
     done();
 
     /* only max: min stays an omitted input */
-    begin(8);
+    begin(8, 4);
     input("x", 2, dx);
     output("y", 2, dx);
     a_float(node("Clip", "clip", "x", "y"), "max", 0.5f);
@@ -424,7 +295,7 @@ static void clip_6_to_11(void)
  * value_info between the graph input and the Clip/Softmax. */
 static void deep_inference(void)
 {
-    begin(9);
+    begin(9, 4);
     int64_t dx[3] = {2, 3, 4};
     input("x", 3, dx);
     output("y", 3, dx);
@@ -444,7 +315,7 @@ static void deep_inference(void)
 
 static void pad_2_to_11(void)
 {
-    begin(8);
+    begin(8, 4);
     int64_t dx[2] = {2, 3}, dy[2] = {2, 5}, pads[4] = {0, 1, 0, 1};
     input("x", 2, dx);
     output("y", 2, dy);
@@ -459,7 +330,7 @@ static void pad_2_to_11(void)
     done();
 
     /* Pad-1 called them `paddings`; a zero value needs no input */
-    begin(1);
+    begin(1, 4);
     input("x", 2, dx);
     output("y", 2, dy);
     oc_node *p1 = node("Pad", "pad", "x", "y");
@@ -474,7 +345,7 @@ static void pad_2_to_11(void)
 
 static void slice_9_to_10(void)
 {
-    begin(9);
+    begin(9, 4);
     int64_t dx[2] = {4, 6}, dy[2] = {2, 3}, st[2] = {1, 0}, en[2] = {3, -3}, ax[2] = {0, 1};
     input("x", 2, dx);
     output("y", 2, dy);
@@ -494,7 +365,7 @@ static void slice_9_to_10(void)
 static void upsample_9_to_resize(void)
 {
     /* nearest: Resize with the old coordinate rule and floor rounding */
-    begin(9);
+    begin(9, 4);
     int64_t dx[4] = {1, 2, 3, 4}, dy[4] = {1, 2, 6, 12}, ds[1] = {4};
     float sc[4] = {1, 1, 2, 3};
     input("x", 4, dx);
@@ -509,7 +380,7 @@ static void upsample_9_to_resize(void)
     done();
 
     /* linear, to 11: roi is a required (empty) input there */
-    begin(9);
+    begin(9, 4);
     input("x", 4, dx);
     output("y", 4, dy);
     init("scales", OC_DTYPE_FLOAT, 1, ds, sc, sizeof(sc));
@@ -522,7 +393,7 @@ static void upsample_9_to_resize(void)
     done();
 
     /* Upsample-7: scales attribute */
-    begin(8);
+    begin(8, 4);
     input("x", 4, dx);
     output("y", 4, dy);
     a_floats(node("Upsample", "up", "x", "y"), "scales", sc, 4);
@@ -536,7 +407,7 @@ static void upsample_9_to_resize(void)
 static void deprecated_ops(void)
 {
     /* Upsample read at 10 (deprecated there) still becomes Resize */
-    begin(10);
+    begin(10, 4);
     int64_t dx[4] = {1, 2, 3, 4}, dy[4] = {1, 2, 6, 8}, ds[1] = {4};
     float sc[4] = {1, 1, 2, 2};
     input("x", 4, dx);
@@ -549,7 +420,7 @@ static void deprecated_ops(void)
     done();
 
     /* Scatter read at 11 becomes ScatterElements */
-    begin(11);
+    begin(11, 4);
     int64_t d2[2] = {2, 3};
     int64_t idx[6] = {0, 1, 0, 1, 0, 1};
     input("x", 2, d2);
@@ -563,7 +434,7 @@ static void deprecated_ops(void)
 
 static void resize10_shrinking(void)
 {
-    begin(10);
+    begin(10, 4);
     int64_t dx[4] = {1, 1, 4, 6}, dy[4] = {1, 1, 2, 3}, ds[1] = {4};
     float sc[4] = {1, 1, 0.5f, 0.5f};
     input("x", 4, dx);
@@ -577,7 +448,7 @@ static void resize10_shrinking(void)
 
 static void softmax_last_axis(void)
 {
-    begin(11);
+    begin(11, 4);
     int64_t dx[3] = {2, 3, 5};
     input("x", 3, dx);
     output("y", 3, dx);
@@ -589,7 +460,7 @@ static void softmax_last_axis(void)
     done();
 
     /* the default axis 1 of a 2-D input is its last */
-    begin(11);
+    begin(11, 4);
     int64_t d2[2] = {4, 7};
     input("x", 2, d2);
     output("y", 2, d2);
@@ -603,7 +474,7 @@ static void softmax_last_axis(void)
 
 static void softmax_other_axis(void)
 {
-    begin(11);
+    begin(11, 4);
     int64_t dx[3] = {2, 3, 5};
     input("x", 3, dx);
     output("y", 3, dx);
@@ -624,7 +495,7 @@ static void softmax_other_axis(void)
     done();
 
     /* rank unknown: the same spelled-out form, which is right for any rank */
-    begin(11);
+    begin(11, 4);
     int64_t d2[2] = {3, 8}, shp[1] = {4};
     int64_t sv[4] = {2, 3, 2, 2};
     input("x", 2, d2);
@@ -642,7 +513,7 @@ static void softmax_other_axis(void)
 
 static void legacy_broadcast(void)
 {
-    begin(6);
+    begin(6, 4);
     int64_t dx[4] = {2, 3, 4, 5}, db[1] = {3};
     float b[3] = {1, -2, 3};
     input("x", 4, dx);
@@ -663,7 +534,7 @@ static void other_adapters(void)
 {
     /* TopK k, Dropout ratio, Cast `to` by name, Concat's default axis,
      * Reshape's shape attribute, BatchNormalization's is_test/spatial */
-    begin(1);
+    begin(1, 4);
     int64_t dx[2] = {3, 4}, dk[2] = {3, 2}, d6[2] = {3, 8}, d24[1] = {24}, shp[1] = {24};
     input("x", 2, dx);
     output("v", 2, dk);
@@ -695,7 +566,7 @@ static void other_adapters(void)
 static void subgraph_and_functions(void)
 {
     /* a node inside an If branch gets its initializer in the branch */
-    begin(11);
+    begin(11, 4);
     int64_t dx[3] = {1, 3, 4}, dy[2] = {3, 4}, ax[1] = {0};
     input("x", 3, dx);
     output("y", 2, dy);
@@ -729,7 +600,7 @@ static void subgraph_and_functions(void)
     done();
 
     /* a model-local function whose nodes would need a rewrite: refused */
-    begin(11);
+    begin(11, 4);
     input("x", 2, dy);
     output("y", 2, dy);
     node("Relu", "r", "x", "y");
@@ -755,7 +626,7 @@ static void subgraph_and_functions(void)
 
 static void refusals(void)
 {
-    begin(8);
+    begin(8, 4);
     int64_t dx[2] = {3, 4};
     input("x", 2, dx);
     output("y", 2, dx);
@@ -782,7 +653,7 @@ static void refusals(void)
 
     /* an unknown default-domain op, a Softmax axis in a function, a target
      * past what is known, conditional refusals */
-    begin(11);
+    begin(11, 4);
     input("x", 2, dx);
     output("y", 2, dx);
     node("FancyOp", "fancy", "x", "a");
@@ -796,7 +667,7 @@ static void refusals(void)
     done();
 
     /* BatchNormalization before 7 without is_test asked for training */
-    begin(6);
+    begin(6, 4);
     int64_t d4[4] = {1, 2, 3, 3}, dc[1] = {2};
     float one[2] = {1, 1};
     input("x", 4, d4);
@@ -814,7 +685,7 @@ static void refusals(void)
 static void tf_half_pixel_floor(void)
 {
     /* tf_half_pixel_for_nn with floor rounding has an equal from 13 */
-    begin(11);
+    begin(11, 4);
     int64_t dx[4] = {1, 1, 4, 6}, dy[4] = {1, 1, 7, 5}, ds[1] = {4};
     int64_t sz[4] = {1, 1, 7, 5};
     input("x", 4, dx);
@@ -840,7 +711,7 @@ static void table_and_ir(void)
     CHECK_EQ_INT(oc_opset_min_ir_version(21), 10);
     CHECK_EQ_INT(oc_opset_min_ir_version(OC_OPSET_MAX + 1), 0);
     /* already there: nothing happens, not even the IR version */
-    begin(13);
+    begin(13, 4);
     int64_t dx[1] = {3};
     input("x", 1, dx);
     output("y", 1, dx);
@@ -860,7 +731,7 @@ static void allocation_failures(void)
 {
     bool finished = false;
     for (uint64_t nth = 1; nth < 2000 && !finished; nth++) {
-        begin(11);
+        begin(11, 4);
         int64_t dx[3] = {2, 3, 5}, ax[1] = {0};
         input("x", 3, dx);
         output("y", 3, dx);

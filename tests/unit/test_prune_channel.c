@@ -29,7 +29,7 @@
  * concatenated; a Slice [2, 7) into another conv. */
 static void build_split_slice(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     conv("c1", "x", "a", 8, 3, 3, 1);
     node("Relu", "r1", "a", "a_r");
@@ -48,15 +48,15 @@ static void build_split_slice(void)
     ints("ax", 1, ax);
     node("Slice", "sl", "a_r,st,en,ax", "sl");
     conv("cz", "sl", "z", 3, 5, 3, 1);
-    output("y");
-    output("z");
+    output("y", -1, NULL);
+    output("z", -1, NULL);
 }
 
 /* a squeeze-excite gate, a Resize, a per-channel Mul constant, and an
  * NHWC flatten (Transpose -> Reshape -> MatMul) */
 static void build_gates(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 4);
     conv("c1", "x", "a", 8, 3, 3, 1);
     node("Relu", "r1", "a", "a_r");
@@ -71,10 +71,7 @@ static void build_gates(void)
     node("Resize", "up", "gated,,scales", "big");
     float ch[8] = {0.5f, 1, 1.5f, 2, -1, 0.25f, 3, 1};
     int64_t chd[3] = {8, 1, 1};
-    oc_tensor *t = oc_graph_add_initializer(g, "chmul", OC_DTYPE_FLOAT, 3, chd);
-    float *cb = oc_malloc(sizeof(ch));
-    memcpy(cb, ch, sizeof(ch));
-    oc_tensor_set_data(m, t, cb, sizeof(ch));
+    weight("chmul", 3, chd, ch);
     node("Mul", "cm", "big,chmul", "big_m");
     conv("c2", "big_m", "b", 6, 8, 3, 1);
     oc_node *tr = node("Transpose", "tr", "b", "bt");
@@ -84,25 +81,25 @@ static void build_gates(void)
     ints("shape", 2, shape);
     node("Reshape", "rs", "bt,shape", "bf");
     int64_t wd[2] = {384, 3};
-    weight("fc.w", 2, wd);
+    weight_rand("fc.w", 2, wd, rnd);
     node("MatMul", "fc", "bf,fc.w", "y");
-    output("y");
+    output("y", -1, NULL);
 }
 
 /* a grouped conv (2 groups of 4), PRelu with per-channel slopes, a
  * ConvTranspose and a Pad of the spatial axes */
 static void build_grouped(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 5);
     conv("c1", "x", "a", 8, 3, 3, 1);
     conv("gc", "a", "b", 8, 8, 3, 2);
     int64_t sd[3] = {8, 1, 1};
-    weight("slope", 3, sd);
+    weight_rand("slope", 3, sd, rnd);
     node("PRelu", "pr", "b,slope", "b_p");
     int64_t wd[4] = {8, 6, 2, 2}, bd[1] = {6};
-    weight("ct.w", 4, wd);
-    weight("ct.b", 1, bd);
+    weight_rand("ct.w", 4, wd, rnd);
+    weight_rand("ct.b", 1, bd, rnd);
     oc_node *ct = node("ConvTranspose", "ct", "b_p,ct.w,ct.b", "u");
     int64_t st[2] = {2, 2};
     a_ints(ct, "strides", st, 2);
@@ -110,18 +107,18 @@ static void build_grouped(void)
     ints("pads", 8, pads);
     node("Pad", "pad", "u,pads", "u_p");
     conv("c3", "u_p", "y", 4, 6, 1, 1);
-    output("y");
+    output("y", -1, NULL);
 }
 
 /* conv 16 -> relu -> conv 8: the refit case */
 static void build_chain(void)
 {
-    begin();
+    begin(13, 8);
     input4("x", 3, 6);
     conv("c1", "x", "a", 16, 3, 3, 1);
     node("Relu", "r1", "a", "a_r");
     conv("c2", "a_r", "y", 8, 16, 3, 1);
-    output("y");
+    output("y", -1, NULL);
 }
 
 /* ---- running ---- */

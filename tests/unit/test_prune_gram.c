@@ -26,12 +26,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build.h"
+
 #define SAMPLES 3
 #define MAXN 32
 
-static oc_model *m;
-static oc_graph *g;
-static oc_ctx ctx;
 static char dir[64];
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -87,106 +86,37 @@ static const tinput tins[] = {
 
 static float *sample_data[SAMPLES][NI];
 
-static int64_t numel(const tinput *t)
-{
-    int64_t k = 1;
-    for (int i = 0; i < t->ndim; i++) k *= t->dims[i];
-    return k;
-}
-
-static oc_value *mkval(const char *name, int ndim, const int64_t *dims)
-{
-    oc_value *v = oc_model_alloc(m, sizeof(*v));
-    v->name = oc_model_strdup(m, name);
-    v->has_type = true;
-    v->dirty = true;
-    v->type.kind = OC_TYPE_TENSOR;
-    v->type.elem_type = OC_DTYPE_FLOAT;
-    if (ndim >= 0) {
-        v->type.has_shape = true;
-        v->type.ndim = ndim;
-        v->type.dims = oc_model_alloc(m, (size_t)(ndim ? ndim : 1) * sizeof(oc_dim));
-        for (int i = 0; i < ndim; i++) {
-            v->type.dims[i].kind = OC_DIM_VALUE;
-            v->type.dims[i].value = dims[i];
-        }
-    }
-    return v;
-}
-
-static void a_ints(oc_node *nd, const char *name, const int64_t *v, size_t k)
-{
-    oc_attr *a = oc_node_add_attr(g, nd, name, OC_ATTR_INTS);
-    a->ints = oc_model_alloc(m, k * sizeof(int64_t));
-    memcpy(a->ints, v, k * sizeof(int64_t));
-    a->n_ints = k;
-}
-
-static void a_int(oc_node *nd, const char *name, int64_t v)
-{
-    oc_attr *a = oc_node_add_attr(g, nd, name, OC_ATTR_INT);
-    a->i = v;
-    a->has_i = true;
-}
-
-static void a_str(oc_node *nd, const char *name, const char *v)
-{
-    oc_attr *a = oc_node_add_attr(g, nd, name, OC_ATTR_STRING);
-    a->s.data = (const uint8_t *)oc_model_strdup(m, v);
-    a->s.len = strlen(v);
-    a->has_s = true;
-}
-
-static void weight(const char *name, int ndim, const int64_t *dims)
-{
-    oc_tensor *t = oc_graph_add_initializer(g, name, OC_DTYPE_FLOAT, ndim, dims);
-    int64_t k = 1;
-    for (int i = 0; i < ndim; i++) k *= dims[i];
-    float *buf = oc_malloc((size_t)k * sizeof(float));
-    for (int64_t i = 0; i < k; i++) buf[i] = frand();
-    oc_tensor_set_data(m, t, buf, (size_t)k * sizeof(float));
-}
-
+/* A layer node reading input `in` and weight `w`; its output is a graph
+ * output. */
 static oc_node *layer_node(const char *op, const char *name, const char *in, const char *w, const char *out)
 {
-    const char *ins[2] = {in, w}, *outs[1] = {out};
-    g->outputs[g->n_outputs++] = mkval(out, -1, NULL);
-    return oc_graph_add_node(g, SIZE_MAX, op, NULL, name, 2, ins, 1, outs);
+    char ins[64];
+    snprintf(ins, sizeof(ins), "%s,%s", in, w);
+    output(out, -1, NULL);
+    return node(op, name, ins, out);
 }
 
 static void build(void)
 {
-    m = oc_model_new();
-    g = oc_graph_new(m, NULL);
-    m->graph = g;
-    g->name = "main";
-    m->ir_version = 8;
-    m->has_ir_version = true;
-    m->opsets = oc_model_alloc(m, sizeof(oc_opset));
-    m->opsets[0].domain = "";
-    m->opsets[0].version = 17;
-    m->opsets[0].has_version = true;
-    m->n_opsets = 1;
-    g->inputs = oc_model_alloc(m, 8 * sizeof(oc_value *));
-    g->outputs = oc_model_alloc(m, 16 * sizeof(oc_value *));
-    for (size_t i = 0; i < NI; i++) g->inputs[g->n_inputs++] = mkval(tins[i].name, tins[i].ndim, tins[i].dims);
+    begin(17, 8);
+    for (size_t i = 0; i < NI; i++) input(tins[i].name, tins[i].ndim, tins[i].dims);
 
     const int64_t w1[4] = {6, 4, 3, 2}, p1[4] = {1, 0, 2, 1}, s1[2] = {2, 2}, d1[2] = {2, 1};
-    weight("w_conv", 4, w1);
+    weight_rand("w_conv", 4, w1, frand);
     oc_node *n = layer_node("Conv", "conv", "x", "w_conv", "c1");
     a_ints(n, "pads", p1, 4);
     a_ints(n, "strides", s1, 2);
     a_ints(n, "dilations", d1, 2);
 
     const int64_t w2[4] = {6, 2, 3, 3}, s2[2] = {1, 2};
-    weight("w_gconv", 4, w2);
+    weight_rand("w_gconv", 4, w2, frand);
     n = layer_node("Conv", "gconv", "x", "w_gconv", "c2");
     a_int(n, "group", 2);
     a_str(n, "auto_pad", "SAME_UPPER");
     a_ints(n, "strides", s2, 2);
 
     const int64_t w3[4] = {4, 2, 3, 2}, p3[4] = {1, 0, 0, 1}, s3[2] = {2, 1}, d3[2] = {1, 2}, op3[2] = {1, 0};
-    weight("w_deconv", 4, w3);
+    weight_rand("w_deconv", 4, w3, frand);
     n = layer_node("ConvTranspose", "deconv", "x", "w_deconv", "c3");
     a_int(n, "group", 2);
     a_ints(n, "pads", p3, 4);
@@ -195,32 +125,31 @@ static void build(void)
     a_ints(n, "output_padding", op3, 2);
 
     const int64_t wg[2] = {8, 7};
-    weight("w_gemm", 2, wg);
+    weight_rand("w_gemm", 2, wg, frand);
     a_int(layer_node("Gemm", "gemm", "y", "w_gemm", "g1"), "transB", 1);
 
     const int64_t wm[2] = {6, 4};
-    weight("w_mm", 2, wm);
+    weight_rand("w_mm", 2, wm, frand);
     layer_node("MatMul", "mm", "z", "w_mm", "m1");
 
     const int64_t w4[3] = {10, 3, 3}, p4[2] = {1, 1}, s4[1] = {3};
-    weight("w_conv1d", 3, w4);
+    weight_rand("w_conv1d", 3, w4, frand);
     n = layer_node("Conv", "conv1d", "u", "w_conv1d", "c4");
     a_ints(n, "pads", p4, 2);
     a_ints(n, "strides", s4, 1);
 
     const int64_t w5[3] = {3, 2, 3}, s5[1] = {2}; /* odd total padding: SAME_LOWER pads 1 before */
-    weight("w_deconv1d", 3, w5);
+    weight_rand("w_deconv1d", 3, w5, frand);
     n = layer_node("ConvTranspose", "deconv1d", "u", "w_deconv1d", "c5");
     a_str(n, "auto_pad", "SAME_LOWER");
     a_ints(n, "strides", s5, 1);
 
     const int64_t w6[5] = {3, 2, 2, 3, 2}, p6[6] = {0, 1, 1, 1, 0, 0}, s6[3] = {1, 2, 1}, d6[3] = {2, 1, 1};
-    weight("w_conv3d", 5, w6);
+    weight_rand("w_conv3d", 5, w6, frand);
     n = layer_node("Conv", "conv3d", "v", "w_conv3d", "c6");
     a_ints(n, "pads", p6, 6);
     a_ints(n, "strides", s6, 3);
     a_ints(n, "dilations", d6, 3);
-    oc_ctx_init(&ctx);
 }
 
 /* ---- samples on disk ---- */
@@ -283,7 +212,7 @@ static int64_t ref_gram(const tlayer *l, const int64_t *out, double *href)
     for (int sidx = 0; sidx < SAMPLES; sidx++) {
         const float *x = sample_data[sidx][input_index(l->input)];
         if (l->kind == DENSE) {
-            const int64_t rows = numel(ti) / n;
+            const int64_t rows = numel_of(ti->ndim, ti->dims) / n;
             for (int64_t r = 0; r < rows; r++) {
                 for (int64_t j = 0; j < n; j++) p[j] = x[r * n + j];
                 add_patch(href, n, 0, p);

@@ -16,125 +16,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static oc_model *m;
-static oc_graph *g;
-static oc_ctx ctx;
+#include "build.h"
+
 static oc_pipeline_report rep;
 
 /* ---- building models ---- */
-
-static void begin(void)
-{
-    m = oc_model_new();
-    g = oc_graph_new(m, NULL);
-    m->graph = g;
-    g->name = "main";
-    m->ir_version = 7;
-    m->has_ir_version = true;
-    m->producer_name = "test_prune_sparse";
-    m->opsets = oc_model_alloc(m, sizeof(oc_opset));
-    m->opsets[0].domain = "";
-    m->opsets[0].version = 13;
-    m->opsets[0].has_version = true;
-    m->n_opsets = 1;
-    g->inputs = oc_model_alloc(m, 4 * sizeof(oc_value *));
-    g->outputs = oc_model_alloc(m, 4 * sizeof(oc_value *));
-    oc_ctx_init(&ctx);
-}
-
-static void done(void)
-{
-    oc_model_free(m);
-    m = NULL;
-    g = NULL;
-}
-
-static oc_value *mkval(const char *name, int ndim, const int64_t *dims)
-{
-    oc_value *v = oc_model_alloc(m, sizeof(*v));
-    v->name = oc_model_strdup(m, name);
-    v->has_type = true;
-    v->dirty = true;
-    v->type.kind = OC_TYPE_TENSOR;
-    v->type.elem_type = OC_DTYPE_FLOAT;
-    v->type.has_shape = true;
-    v->type.ndim = ndim;
-    v->type.dims = oc_model_alloc(m, (size_t)ndim * sizeof(oc_dim));
-    for (int i = 0; i < ndim; i++) {
-        v->type.dims[i].kind = OC_DIM_VALUE;
-        v->type.dims[i].value = dims[i];
-    }
-    return v;
-}
-
-static void input(const char *name, int ndim, const int64_t *dims)
-{
-    g->inputs[g->n_inputs++] = mkval(name, ndim, dims);
-}
-
-static void output(const char *name, int ndim, const int64_t *dims)
-{
-    g->outputs[g->n_outputs++] = mkval(name, ndim, dims);
-}
-
-/* in/out: comma-separated names */
-static oc_node *node_in(oc_graph *gr, const char *op, const char *name, const char *in, const char *out)
-{
-    const char *ins[8], *outs[4];
-    char ib[256], ob[256];
-    size_t ni = 0, no = 0;
-    snprintf(ib, sizeof(ib), "%s", in);
-    snprintf(ob, sizeof(ob), "%s", out);
-    for (char *p = ib, *q; p && *in && ni < 8; p = q) {
-        q = strchr(p, ',');
-        if (q) *q++ = 0;
-        ins[ni++] = p;
-    }
-    for (char *p = ob, *q; p && no < 4; p = q) {
-        q = strchr(p, ',');
-        if (q) *q++ = 0;
-        outs[no++] = p;
-    }
-    return oc_graph_add_node(gr, SIZE_MAX, op, NULL, name, ni, ins, no, outs);
-}
-
-static oc_node *node(const char *op, const char *name, const char *in, const char *out)
-{
-    return node_in(g, op, name, in, out);
-}
-
-static void a_int(oc_node *n, const char *name, int64_t v)
-{
-    oc_attr *a = oc_node_add_attr(g, n, name, OC_ATTR_INT);
-    a->i = v;
-    a->has_i = true;
-}
-
-static int64_t numel_of(int ndim, const int64_t *dims)
-{
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= dims[i];
-    return n;
-}
-
-static void weight_in(oc_graph *gr, const char *name, int ndim, const int64_t *dims, const float *data)
-{
-    oc_tensor *t = oc_graph_add_initializer(gr, name, OC_DTYPE_FLOAT, ndim, dims);
-    size_t nb = (size_t)numel_of(ndim, dims) * sizeof(float);
-    void *buf = oc_malloc(nb);
-    memcpy(buf, data, nb);
-    oc_tensor_set_data(m, t, buf, nb);
-}
-
-static void weight(const char *name, int ndim, const int64_t *dims, const float *data)
-{
-    weight_in(g, name, ndim, dims, data);
-}
 
 static float *wdata(const char *name)
 {
     oc_tensor *t = oc_graph_weight(g, name);
     return t ? (float *)t->data : NULL;
+}
+
+/* If(c) { MatMul(x, Ws) } else { x } -> z, c a true constant, the branch
+ * outputs and z of shape yd. Ws (wd, from ws) is an initializer of the
+ * then branch, which this returns. */
+static oc_graph *add_if_matmul(const int64_t *wd, const float *ws, const int64_t *yd)
+{
+    oc_graph *then_g = oc_graph_new(m, g), *else_g = oc_graph_new(m, g);
+    then_g->name = "then";
+    else_g->name = "else";
+    weight_in(then_g, "Ws", 2, wd, ws);
+    node_in(then_g, "MatMul", "sub_mm", "x,Ws", "t_out");
+    node_in(else_g, "Identity", "sub_id", "x", "e_out");
+    then_g->outputs = oc_model_alloc(m, sizeof(oc_value *));
+    then_g->outputs[then_g->n_outputs++] = mkval("t_out", OC_DTYPE_FLOAT, 2, yd);
+    else_g->outputs = oc_model_alloc(m, sizeof(oc_value *));
+    else_g->outputs[else_g->n_outputs++] = mkval("e_out", OC_DTYPE_FLOAT, 2, yd);
+    int64_t one = 1;
+    uint8_t t = 1;
+    init("c", OC_DTYPE_BOOL, 1, &one, &t, 1);
+    oc_node *nif = node("If", "if", "c", "z");
+    a_graph(nif, "then_branch", then_g);
+    a_graph(nif, "else_branch", else_g);
+    output("z", 2, yd);
+    return then_g;
 }
 
 /* ---- numbers ---- */
@@ -212,7 +128,7 @@ static bool notice_has(const char *s)
 /* x[1,32] -> Gemm(W1 [16,32], transB) -> MatMul(W2 [16,24]) -> y */
 static void build_two(const float *w1, const float *w2)
 {
-    begin();
+    begin(13, 7);
     int64_t xd[2] = {1, 32}, yd[2] = {1, 24}, d1[2] = {16, 32}, d2[2] = {16, 24};
     input("x", 2, xd);
     output("y", 2, yd);
@@ -266,7 +182,7 @@ static void magnitude_layer_exact(void)
     fill(big, 256 * 1024, 1);
     for (int i = 0; i < 1000; i++) big[i * 200] = big[i * 200 + 1]; /* some ties */
     memcpy(obig, big, sizeof(big));
-    begin();
+    begin(13, 7);
     int64_t xd[2] = {1, 256}, yd[2] = {1, 1024}, bd[2] = {256, 1024};
     input("x", 2, xd);
     output("y", 2, yd);
@@ -321,34 +237,14 @@ static void magnitude_shared_and_subgraph(void)
     static float w[1024], ws[1024];
     fill(w, 1024, 1);
     fill(ws, 1024, 1);
-    begin();
+    begin(13, 7);
     int64_t xd[2] = {1, 32}, yd[2] = {1, 32}, wd[2] = {32, 32};
     input("x", 2, xd);
     output("y", 2, yd);
     weight("W", 2, wd, w);
     node("MatMul", "a", "x,W", "h");
     node("MatMul", "b", "h,W", "y");
-    /* If(c) { MatMul(x, Ws) } else { x } */
-    oc_graph *then_g = oc_graph_new(m, g), *else_g = oc_graph_new(m, g);
-    then_g->name = "then";
-    else_g->name = "else";
-    weight_in(then_g, "Ws", 2, wd, ws);
-    node_in(then_g, "MatMul", "sub_mm", "x,Ws", "t_out");
-    node_in(else_g, "Identity", "sub_id", "x", "e_out");
-    then_g->outputs = oc_model_alloc(m, sizeof(oc_value *));
-    then_g->outputs[then_g->n_outputs++] = mkval("t_out", 2, yd);
-    else_g->outputs = oc_model_alloc(m, sizeof(oc_value *));
-    else_g->outputs[else_g->n_outputs++] = mkval("e_out", 2, yd);
-    int64_t one = 1;
-    uint8_t t = 1;
-    oc_tensor *c = oc_graph_add_initializer(g, "c", OC_DTYPE_BOOL, 1, &one);
-    void *cb = oc_malloc(1);
-    memcpy(cb, &t, 1);
-    oc_tensor_set_data(m, c, cb, 1);
-    oc_node *nif = node("If", "if", "c", "z");
-    oc_node_add_attr(g, nif, "then_branch", OC_ATTR_GRAPH)->g = then_g;
-    oc_node_add_attr(g, nif, "else_branch", OC_ATTR_GRAPH)->g = else_g;
-    output("z", 2, yd);
+    oc_graph *then_g = add_if_matmul(wd, ws, yd);
     CHECK(run("magnitude:sparsity=0.25", NULL, NULL) == OC_OK);
     CHECK_EQ_INT(zeros(wdata("W"), 1024), 256);
     oc_tensor *tws = oc_graph_weight(then_g, "Ws");
@@ -368,7 +264,7 @@ static void magnitude_global(void)
     int64_t xd[2] = {1, 32}, hd[2] = {32, 16}, yd[2] = {1, 32}, bd[2] = {16, 32};
 
     /* a would go entirely: held at floor(0.95 * 512) = 486, b gives the rest */
-    begin();
+    begin(13, 7);
     input("x", 2, xd);
     output("y", 2, yd);
     weight("A", 2, hd, a);
@@ -386,7 +282,7 @@ static void magnitude_global(void)
     /* overlapping ranges: one threshold, total exact */
     fill(a, 512, 0.5f);
     memcpy(oa, a, sizeof(a));
-    begin();
+    begin(13, 7);
     input("x", 2, xd);
     output("y", 2, yd);
     weight("A", 2, hd, a);
@@ -409,7 +305,7 @@ static void magnitude_global(void)
     done();
 
     /* a cap below the target: every layer at its cap, and a notice */
-    begin();
+    begin(13, 7);
     input("x", 2, xd);
     output("y", 2, yd);
     weight("A", 2, hd, oa);
@@ -455,7 +351,7 @@ static void nm_case(const char *op, int ndim, const int64_t *wd, int64_t group, 
     int64_t ne = numel_of(ndim, wd);
     fill(w, ne, 1);
     memcpy(o, w, (size_t)ne * sizeof(float));
-    begin();
+    begin(13, 7);
     int64_t xd[4] = {1, 1, 1, 1};
     input("x", 4, xd);
     output("y", 4, xd);
@@ -504,7 +400,7 @@ static void nm_skips_and_refuses(void)
     fill(w, 864, 1);
     fill(w2, 576, 1);
     memcpy(o, w, sizeof(w));
-    begin();
+    begin(13, 7);
     int64_t xd[4] = {1, 6, 5, 5}, yd[4] = {1, 16, 3, 3}, wd[4] = {16, 6, 3, 3}, w2d[4] = {8, 8, 3, 3};
     input("x", 4, xd);
     output("y", 4, yd);
@@ -628,7 +524,7 @@ static double run_error(const float *x, int count, float *ref, int64_t out, bool
  * weights from inputs 0..3 are large, from 4..7 small. */
 static void build_wanda(const float *w)
 {
-    begin();
+    begin(13, 7);
     int64_t xd[2] = {1, 8}, yd[2] = {1, 4}, wd[2] = {8, 4};
     input("x", 2, xd);
     output("y", 2, yd);
@@ -700,27 +596,9 @@ static void wanda_subgraph_fallback(void)
     int64_t xd[2] = {1, 16}, wd[2] = {16, 16};
     CHECK(write_samples(x, 8, 2, xd));
     oc_pipeline_opts o = data_opts();
-    begin();
+    begin(13, 7);
     input("x", 2, xd);
-    oc_graph *then_g = oc_graph_new(m, g), *else_g = oc_graph_new(m, g);
-    then_g->name = "then";
-    else_g->name = "else";
-    weight_in(then_g, "Ws", 2, wd, ws);
-    node_in(then_g, "MatMul", "sub_mm", "x,Ws", "t_out");
-    node_in(else_g, "Identity", "sub_id", "x", "e_out");
-    then_g->outputs = oc_model_alloc(m, sizeof(oc_value *));
-    then_g->outputs[then_g->n_outputs++] = mkval("t_out", 2, xd);
-    else_g->outputs = oc_model_alloc(m, sizeof(oc_value *));
-    else_g->outputs[else_g->n_outputs++] = mkval("e_out", 2, xd);
-    int64_t one = 1;
-    oc_tensor *c = oc_graph_add_initializer(g, "c", OC_DTYPE_BOOL, 1, &one);
-    uint8_t *cb = oc_malloc(1);
-    *cb = 1;
-    oc_tensor_set_data(m, c, cb, 1);
-    oc_node *nif = node("If", "if", "c", "z");
-    oc_node_add_attr(g, nif, "then_branch", OC_ATTR_GRAPH)->g = then_g;
-    oc_node_add_attr(g, nif, "else_branch", OC_ATTR_GRAPH)->g = else_g;
-    output("z", 2, xd);
+    oc_graph *then_g = add_if_matmul(wd, ws, xd);
     CHECK(run("wanda:sparsity=0.5,min_elems=0,reconstruct=1", NULL, &o) == OC_OK);
     oc_tensor *t = oc_graph_weight(then_g, "Ws");
     CHECK(t && zeros(t->data, 256) == 128);
@@ -763,7 +641,7 @@ static void latent_inputs(float *x, int count, int64_t n, int factors)
 /* x[1,32] -> Gemm(W [16,32], transB=1) -> y[1,16] */
 static void build_fc(const float *w)
 {
-    begin();
+    begin(13, 7);
     int64_t xd[2] = {1, 32}, yd[2] = {1, 16}, wd[2] = {16, 32};
     input("x", 2, xd);
     output("y", 2, yd);
@@ -846,7 +724,7 @@ static void reconstruct_grouped_conv(void)
     CHECK(write_samples(x, CNT, 4, xd));
     double err[2];
     for (int rec = -1; rec < 2; rec++) {
-        begin();
+        begin(13, 7);
         int64_t yd[4] = {1, CO, 4, 4}, wd[4] = {CO, 4, 3, 3};
         input("x", 4, xd);
         output("y", 4, yd);
