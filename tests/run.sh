@@ -172,7 +172,7 @@ vg() {
         fi
     done
     # every unit test, then a sample of the CLI: prune + static quantization
-    # with calibration, a batch with -j and a report, run and eval
+    # with calibration, a batch with -j and a report, GPTQ, run and eval
     local vgq=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9)
     for t in "$BUILD"/tests/test_*; do
         if "${vgq[@]}" "$t" > "$WORK/vg.out" 2> "$WORK/vg.err"; then
@@ -189,6 +189,7 @@ vg() {
         local cmds=(
             "compress -f $conv/model.onnx -o $WORK/vgb/p.onnx --prune magnitude:sparsity=0.5 --prune channel:ratio=0.3 --quant static --data $conv"
             "compress -f -r $WORK/vgb/m --output-dir $WORK/vgb/out -j 2 --preset int8-weights --report $WORK/vgb/r.json"
+            "compress -f $conv/model.onnx -o $WORK/vgb/g.onnx --quant weight:bits=4,method=gptq --data $conv"
             "run $conv/model.onnx --data $conv -o $WORK/vgb/run -f"
             "eval $conv/model.onnx $WORK/vgb/p.onnx --data $conv --json"
         )

@@ -21,11 +21,18 @@ static const oc_pass_opt weight_opts[] = {
     {"symmetric", OC_OPT_ENUM, "auto", 0, 0, "auto|yes|no", "zero point 0, or a min/max range; auto: symmetric for MatMul/Gemm/Gather (ORT's fused kernels want it), asymmetric for Conv (never fused weight-only, and skewed 1x1 kernels lose less)"},
     {"per_channel", OC_OPT_BOOL, "1", 0, 1, NULL, "one scale per output channel (needs opset 13)"},
     {"block", OC_OPT_INT, "0", 0, 4096, NULL, "block size along the reduction axis (32, 64, 128; needs opset 21; 0 = none)"},
-    {"method", OC_OPT_ENUM, "minmax", 0, 0, "minmax|mse", "scale from min/max, or an error-minimising clipping search"},
+    {"method", OC_OPT_ENUM, "minmax", 0, 0, "minmax|mse|gptq", "scale from min/max, an error-minimising clipping search, or min/max scales with each layer's rounding chosen on --data samples to keep its outputs (GPTQ)"},
     {"gather", OC_OPT_BOOL, "0", 0, 1, NULL, "also quantize Gather embedding tables"},
     {"min_elems", OC_OPT_INT, "16", 0, 1e12, NULL, "leave weights with fewer elements in float"},
     {"keep_sensitive", OC_OPT_BOOL, "1", 0, 1, NULL, "keep layers feeding Pow/Sqrt/Log/Div (STFT, log-mel) in float"},
+    {"samples", OC_OPT_INT, "256", 1, 1e9, NULL, "method=gptq: calibration samples (--limit overrides); a layer with fewer input patches than inputs is rounded to nearest"},
 };
+#define WEIGHT_METHOD 5 /* weight_opts' "method" */
+
+static bool weight_wants_data(const oc_pass_vals *v)
+{
+    return v->v[WEIGHT_METHOD] == 2; /* gptq */
+}
 
 static const oc_pass_opt static_opts[] = {
     {"activations", OC_OPT_ENUM, "uint8", 0, 0, "uint8|int8", "activation type"},
@@ -52,7 +59,7 @@ const oc_pass oc_passes[] = {
     {"prune", "channel", "structured: remove whole output channels and shrink every coupled tensor (BN, residual Adds, Concat, next layers)",
      oc_channel_opts, OC_CHANNEL_N_OPTS, false, oc_pass_prune_channel, oc_prune_channel_wants_data},
     {"quant", "weight", "weight-only: Conv/ConvTranspose/Gemm/MatMul weights stored as int8/int4 feeding DequantizeLinear",
-     weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight, NULL},
+     weight_opts, sizeof(weight_opts) / sizeof(weight_opts[0]), false, oc_pass_quant_weight, weight_wants_data},
     {"quant", "static", "static QDQ: int8 weights and calibrated uint8/int8 activations, placed for ONNX Runtime's QLinear fusions",
      static_opts, sizeof(static_opts) / sizeof(static_opts[0]), true, oc_pass_quant_static, NULL},
     {"quant", "dynamic", "dynamic int8 for MatMul/Gemm: int8 weights, activations quantized at run time (DynamicQuantizeLinear + MatMulInteger, no calibration)",

@@ -10,10 +10,23 @@
  * Per-channel scales need DequantizeLinear's `axis` (opset 13); 4-bit types
  * and blocks need opset 21. A model below that is raised to it when every op
  * it uses means the same at the new opset (or has an adapter), else refused
- * with the ops that stop it. */
+ * with the ops that stop it.
+ *
+ * method=gptq (needs --data) first runs the float model over the samples
+ * for the Gram matrix H of each main-graph layer's input (prune_gram.c) and
+ * then rounds that layer's weights one input column at a time, spreading
+ * each rounding error over the columns not yet rounded through H's inverse
+ * (GPTQ, Frantar et al. 2022: lsq.c's OBS sweep with a rounding target), so
+ * that the layer's outputs on those samples move as little as possible.
+ * Scales and zero points are the ones minmax gives the original weights;
+ * only the rounding changes, and exact zeros (pruned weights) stay zero. */
 #include "opset.h"
+#include "prune.h"
+#include "prune_gram.h"
 #include "qdq.h"
+#include "quant/lsq.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +45,19 @@ typedef struct wctx {
     bool dry;        /* only look: is there any weight to quantize? */
     size_t found;    /* with dry: weights that would be quantized */
     oc_strmap done; /* weight names already quantized */
+    /* method=gptq: weights rounded ahead, by name (the entry's index + 1) */
+    struct gptq_weight *gq;
+    size_t n_gq;
+    oc_strmap gq_names;
     oc_status st;
 } wctx;
+
+/* A weight GPTQ rounded: its values, each on the grid of `fixed`'s scales */
+typedef struct gptq_weight {
+    const char *name;
+    float *data;
+    oc_qweight fixed;
+} gptq_weight;
 
 /* Which input of n is a weight, and the output-channel axis of that weight
  * (per channel) and the reduction axis (blocks). -1 when n has none. */
@@ -74,6 +98,17 @@ static int weight_slot(const oc_node *n, int ndim, bool gather, int *ch_axis, in
         return 0;
     }
     return -1;
+}
+
+/* How the weight of layer nd (output-channel axis ch, reduction axis red)
+ * is quantized. */
+static oc_qweight_opts layer_opts(const wctx *w, const oc_node *nd, int ch, int red)
+{
+    oc_qweight_opts qo = w->qo;
+    qo.axis = w->block ? red : (w->per_channel ? ch : -1);
+    if (w->sym_mode == 0)
+        qo.symmetric = strcmp(nd->op_type, "Conv") != 0 && strcmp(nd->op_type, "ConvTranspose") != 0;
+    return qo;
 }
 
 static void visit_graph(wctx *w, oc_graph *g);
@@ -155,19 +190,168 @@ static void visit_graph(wctx *w, oc_graph *g)
              * inputs, as the static pass and ORT's quantizer treat it */
             w->n_listed++;
         }
-        int axis = w->block ? red : (w->per_channel ? ch : -1);
         if (!oc_strmap_put(&w->done, name, NULL)) {
             w->st = oc_fail(w->r->ctx, OC_ERR_NOMEM, "out of memory");
             break;
         }
-        oc_qweight_opts qo = w->qo;
-        qo.axis = axis;
-        if (w->sym_mode == 0)
-            qo.symmetric = strcmp(nd->op_type, "Conv") != 0 && strcmp(nd->op_type, "ConvTranspose") != 0;
+        oc_qweight_opts qo = layer_opts(w, nd, ch, red);
+        oc_tensor rounded;
+        const oc_strmap_entry *e = w->n_gq ? oc_strmap_get(&w->gq_names, name) : NULL;
+        if (e) { /* GPTQ's values, on the grid of its scales */
+            const gptq_weight *gw = &w->gq[e->aux - 1];
+            rounded = *t;
+            rounded.data = gw->data;
+            qo.fixed = &gw->fixed;
+            t = &rounded;
+        }
         w->st = oc_qdq_weight(w->r, home, c, name, t, &qo, w->per_channel || w->block, NULL);
     }
     oc_free(sens);
     oc_free(snap);
+}
+
+/* ---- method=gptq ---- */
+
+/* Rounding to one layer's grid: matrix entry m (rows x cols, row-major) is
+ * element at[m] of the weight, with scale s[m] and integer range [lo[m],
+ * hi[m]] around its zero point. */
+typedef struct gptq_grid {
+    const float *orig;
+    const int64_t *at;
+    const float *s, *lo, *hi;
+    int64_t cols, row0;
+} gptq_grid;
+
+/* the dequantized value v rounds to, as oc_quantize_weight rounds it */
+static float gptq_round(void *ud, int64_t row, int64_t col, float v)
+{
+    const gptq_grid *q = ud;
+    const int64_t m = (q->row0 + row) * q->cols + col;
+    if (q->orig[q->at[m]] == 0.0f) return 0.0f; /* pruned stays pruned */
+    float x = v / q->s[m];
+    x = x < q->lo[m] ? q->lo[m] : x;
+    x = x > q->hi[m] ? q->hi[m] : x;
+    return nearbyintf(x) * q->s[m];
+}
+
+/* GPTQ on one layer: on success, with its Gram usable, a new entry of w->gq. */
+static oc_status gptq_layer(wctx *w, oc_prune_layer *l, const oc_gram *gram)
+{
+    oc_ctx *ctx = w->r->ctx;
+    const oc_tensor *t = l->w;
+    int ch = -1, red = -1;
+    if (weight_slot(l->node, t->ndim, false, &ch, &red) < 0 && strcmp(l->node->op_type, "MatMul") != 0) return OC_OK;
+    const int64_t n = t->numel, rows = l->rows, cols = l->cols, rpg = rows / gram->groups;
+    if (rows * cols != n || rpg * gram->groups != rows || gram->n != cols) return OC_OK;
+    const oc_qweight_opts qo = layer_opts(w, l->node, ch, red);
+    int32_t qmin, qmax;
+    oc_q_range(qo.dtype, qo.symmetric, &qmin, &qmax);
+
+    gptq_weight gw = {.name = l->w_name, .data = oc_malloc((size_t)n * sizeof(float))};
+    float *buf = oc_malloc((size_t)n * sizeof(float)), *grid = oc_malloc((size_t)n * 3 * sizeof(float));
+    int64_t *at = oc_malloc((size_t)n * sizeof(int64_t));
+    oc_status st = OC_OK;
+    if (!gw.data || !buf || !grid || !at) {
+        st = oc_fail(ctx, OC_ERR_NOMEM, "out of memory rounding layer '%s'", l->w_name);
+        goto cleanup;
+    }
+    memcpy(gw.data, t->data, (size_t)n * sizeof(float));
+    st = oc_quantize_weight(ctx, gw.data, t->ndim, t->dims, &qo, &gw.fixed); /* minmax scales */
+    if (st != OC_OK) goto cleanup;
+    gptq_grid q = {.orig = gw.data, .at = at, .s = grid, .lo = grid + n, .hi = grid + 2 * n, .cols = cols};
+    for (int64_t r = 0, m = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++, m++) {
+            at[m] = oc_prune_index(l, r, c);
+            const int64_t g = oc_qweight_group(t->ndim, t->dims, &qo, at[m]);
+            const int32_t zp = oc_qweight_zero_point(&gw.fixed, qo.dtype, g);
+            grid[m] = gw.fixed.scale[g];
+            grid[n + m] = (float)(qmin - zp);
+            grid[2 * n + m] = (float)(qmax - zp);
+            buf[m] = gw.data[at[m]];
+        }
+    for (int64_t gi = 0; gi < gram->groups && st == OC_OK; gi++) {
+        q.row0 = gi * rpg;
+        st = oc_lsq_obs_sweep(ctx, buf + gi * rpg * cols, rpg, cols, gram->h + gi * cols * cols, OC_LSQ_DAMP_DEFAULT,
+                              gptq_round, &q);
+    }
+    if (st == OC_OK)
+        for (int64_t m = 0; m < n && st == OC_OK; m++)
+            if (!isfinite(buf[m])) st = oc_fail(ctx, OC_ERR_UNSUPPORTED, "a rounded weight is not finite");
+    if (st != OC_OK) {
+        if (st == OC_ERR_NOMEM) goto cleanup;
+        /* an input that overflowed, or a Gram beyond damping: round to nearest */
+        oc_pass_notice(w->r, "weight: layer '%s' (%s) rounded to nearest, not by GPTQ: %s",
+                       l->node->name ? l->node->name : l->w_name, l->node->op_type, ctx->msg);
+        oc_ctx_init(ctx); /* handled: the next failure gets its own message */
+        st = OC_OK;
+        goto cleanup;
+    }
+    for (int64_t m = 0; m < n; m++) gw.data[at[m]] = buf[m];
+    w->gq[w->n_gq] = gw;
+    bool added;
+    oc_strmap_entry *e = oc_strmap_put(&w->gq_names, gw.name, &added);
+    if (!e) {
+        st = oc_fail(ctx, OC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    e->aux = (uint32_t)++w->n_gq;
+    memset(&gw, 0, sizeof(gw)); /* owned by w->gq now */
+cleanup:
+    oc_free(gw.data);
+    oc_qweight_free(&gw.fixed);
+    oc_free(buf);
+    oc_free(grid);
+    oc_free(at);
+    return st;
+}
+
+static void gptq_free(wctx *w)
+{
+    for (size_t i = 0; i < w->n_gq; i++) {
+        oc_free(w->gq[i].data);
+        oc_qweight_free(&w->gq[i].fixed);
+    }
+    oc_free(w->gq);
+    w->gq = NULL;
+    w->n_gq = 0;
+    oc_strmap_free(&w->gq_names);
+}
+
+/* The Grams of the main graph's layers over the samples, then GPTQ on each
+ * layer they reached. */
+static oc_status gptq_prepare(wctx *w)
+{
+    oc_pass_run *r = w->r;
+    oc_prune_layer *layers = NULL;
+    size_t n = 0;
+    FORWARD_IF_ERROR(oc_prune_layers(r, false, w->min_elems, &layers, &n));
+    oc_gram *grams = oc_calloc(n ? n : 1, sizeof(oc_gram));
+    w->gq = oc_calloc(n ? n : 1, sizeof(gptq_weight));
+    oc_strmap_init(&w->gq_names);
+    oc_status st = grams && w->gq ? OC_OK : oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    if (st == OC_OK && n) st = oc_prune_gram_collect(r, layers, n, true, grams);
+    size_t none = 0, thin = 0;
+    for (size_t i = 0; i < n && st == OC_OK; i++) {
+        if (layers[i].shared || !grams[i].count || !grams[i].h) {
+            none += !layers[i].shared;
+            continue;
+        }
+        /* fewer input patches than inputs: H is singular, and GPTQ would put
+         * the error where the samples never looked */
+        if (grams[i].count < grams[i].n) {
+            thin++;
+            continue;
+        }
+        st = gptq_layer(w, &layers[i], &grams[i]);
+    }
+    if (st == OC_OK)
+        oc_pass_notice(r, "weight: GPTQ rounded %zu of %zu main-graph layers on the samples' inputs%s%s", w->n_gq, n,
+                       none ? "; rounded to nearest: layers the samples never reached, or too large" : "",
+                       thin ? "; rounded to nearest: layers with fewer input patches than inputs (give more samples)" : "");
+    for (size_t i = 0; grams && i < n; i++) oc_gram_free(&grams[i]);
+    oc_free(grams);
+    oc_free(layers);
+    return st;
 }
 
 oc_status oc_pass_quant_weight(oc_pass_run *r)
@@ -183,6 +367,7 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
     w.sym_mode = (int)oc_pass_val(r, "symmetric"); /* 0 auto, 1 yes, 2 no */
     w.qo.symmetric = w.sym_mode != 2;
     w.qo.mse = oc_pass_val(r, "method") == 1;
+    const bool gptq = oc_pass_val(r, "method") == 2;
     w.per_channel = oc_pass_val(r, "per_channel") != 0;
     w.block = (int64_t)oc_pass_val(r, "block");
     if (w.bits == 4 && !oc_pass_given(r, "block")) w.block = 32; /* llama-quantize-like default for 4-bit */
@@ -232,9 +417,17 @@ oc_status oc_pass_quant_weight(oc_pass_run *r)
             oc_pass_notice(r, "weight: raised the model's opset from %lld to %lld", (long long)have, (long long)need);
         }
     }
+    if (gptq) {
+        oc_status st = gptq_prepare(&w);
+        if (st != OC_OK) {
+            gptq_free(&w);
+            return st;
+        }
+    }
     oc_strmap_init(&w.done);
     visit_graph(&w, r->m->graph);
     oc_strmap_free(&w.done);
+    if (gptq) gptq_free(&w);
     if (w.st == OC_OK && w.n_listed)
         oc_pass_notice(r, "weight: %zu quantized weight%s also listed as graph input%s: no longer inputs (constants now)",
                        w.n_listed, w.n_listed == 1 ? " was" : "s were", w.n_listed == 1 ? "" : "s");

@@ -176,40 +176,45 @@ static oc_status inverse_factor(oc_ctx *ctx, const double *h, int64_t n, double 
 }
 
 /* One row of one OBS block: wb[0..b) are the row's weights in columns
- * [j0, j0+b), u the factor, keep the row's mask; err[0..b) receives each
- * column's error (0 for kept weights). */
-static void obs_row(double *wb, int64_t b, int64_t j0, const double *u, int64_t n, const uint8_t *keep, float *err)
+ * [j0, j0+b), u the factor; each weight in turn is set to what `target`
+ * says and its error, scaled by the factor's diagonal, goes to err[c] (0
+ * when the weight stays) and to the block's later columns. Returns whether
+ * any weight moved. */
+static bool sweep_row(double *wb, int64_t b, int64_t j0, const double *u, int64_t n, oc_lsq_target_fn target,
+                      void *ud, int64_t row, float *err)
 {
+    bool moved = false;
     for (int64_t c = 0; c < b; c++) {
         const int64_t j = j0 + c;
-        if (keep[j]) {
+        const float v = (float)wb[c], t = target(ud, row, j, v);
+        if (t == v) {
             err[c] = 0.0f;
             continue;
         }
         const double *uj = u + j * n;
-        const double e = wb[c] / uj[j];
-        for (int64_t t = c + 1; t < b; t++) wb[t] -= e * uj[j0 + t];
-        wb[c] = 0.0;
+        const double e = (wb[c] - t) / uj[j];
+        for (int64_t k = c + 1; k < b; k++) wb[k] -= e * uj[j0 + k];
+        wb[c] = t;
         err[c] = (float)e;
+        moved = true;
     }
+    return moved;
 }
 
-oc_status oc_lsq_obs_prune(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const uint8_t *keep, const double *h,
-                           double damp)
+oc_status oc_lsq_obs_sweep(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const double *h, double damp,
+                           oc_lsq_target_fn target, void *ud)
 {
     RETURN_ERROR_IF(rows < 0 || n < 0 || n > INT32_MAX || rows > INT32_MAX, ctx, OC_ERR_USAGE,
-                    "OBS pruning of a %lld x %lld matrix", (long long)rows, (long long)n);
-    int64_t pruned = 0;
-    for (int64_t i = 0; i < rows * n; i++) pruned += !keep[i];
-    if (!pruned) return OC_OK;
+                    "OBS sweep over a %lld x %lld matrix", (long long)rows, (long long)n);
+    if (!rows || !n) return OC_OK;
     double *u = alloc2(n, n, sizeof(double));
     double *wb = alloc2(rows, OBS_BLOCK, sizeof(double));
     float *err = alloc2(rows, OBS_BLOCK, sizeof(float));
     float *uf = alloc2(OBS_BLOCK, n, sizeof(float));
     oc_status st = OC_OK;
     if (!u || !wb || !err || !uf) {
-        st = oc_fail(ctx, OC_ERR_NOMEM, "out of memory pruning a %lld x %lld matrix", (long long)rows,
-                     (long long)n);
+        st = oc_fail(ctx, OC_ERR_NOMEM, "out of memory for the OBS sweep over a %lld x %lld matrix",
+                     (long long)rows, (long long)n);
         goto cleanup;
     }
     st = inverse_factor(ctx, h, n, damp, u);
@@ -219,19 +224,11 @@ oc_status oc_lsq_obs_prune(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const
         bool any = false;
         for (int64_t i = 0; i < rows; i++) {
             float *wi = w + i * n + j0;
-            float *ei = err + i * b;
             double *bi = wb + i * b;
-            const uint8_t *ki = keep + i * n;
-            bool row_any = false;
-            for (int64_t c = 0; c < b && !row_any; c++) row_any = !ki[j0 + c];
-            if (!row_any) {
-                memset(ei, 0, (size_t)b * sizeof(float));
-                continue;
-            }
-            any = true;
             for (int64_t c = 0; c < b; c++) bi[c] = wi[c];
-            obs_row(bi, b, j0, u, n, ki, ei);
-            for (int64_t c = 0; c < b; c++) wi[c] = ki[j0 + c] ? (float)bi[c] : 0.0f;
+            if (!sweep_row(bi, b, j0, u, n, target, ud, i, err + i * b)) continue;
+            any = true;
+            for (int64_t c = 0; c < b; c++) wi[c] = (float)bi[c];
         }
         if (!any || rest == 0) continue;
         /* the block's errors reach the later columns at once:
@@ -247,6 +244,29 @@ cleanup:
     oc_free(err);
     oc_free(uf);
     return st;
+}
+
+typedef struct keep_mask {
+    const uint8_t *keep;
+    int64_t n;
+} keep_mask;
+
+static float keep_target(void *ud, int64_t row, int64_t col, float v)
+{
+    const keep_mask *k = ud;
+    return k->keep[row * k->n + col] ? v : 0.0f;
+}
+
+oc_status oc_lsq_obs_prune(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const uint8_t *keep, const double *h,
+                           double damp)
+{
+    RETURN_ERROR_IF(rows < 0 || n < 0 || n > INT32_MAX || rows > INT32_MAX, ctx, OC_ERR_USAGE,
+                    "OBS pruning of a %lld x %lld matrix", (long long)rows, (long long)n);
+    int64_t pruned = 0;
+    for (int64_t i = 0; i < rows * n; i++) pruned += !keep[i];
+    if (!pruned) return OC_OK;
+    keep_mask k = {keep, n};
+    return oc_lsq_obs_sweep(ctx, w, rows, n, h, damp, keep_target, &k);
 }
 
 /* ---- least-squares refit ---- */

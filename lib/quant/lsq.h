@@ -48,6 +48,19 @@ oc_status oc_lsq_damp_cholesky(oc_ctx *ctx, double *h, int64_t n, double damp);
 oc_status oc_lsq_obs_prune(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const uint8_t *keep, const double *h,
                            double damp);
 
+/* The value weight (row, col) is to keep, given its value v after the
+ * errors of the columns before it were spread (v itself: it stays). */
+typedef float (*oc_lsq_target_fn)(void *ud, int64_t row, int64_t col, float v);
+
+/* The OBS column sweep behind oc_lsq_obs_prune, with any target: GPTQ
+ * (Frantar et al. 2022) when the target rounds v to a quantization grid.
+ * For column j = 0..n-1, every row's weight becomes target(v) and the error
+ * (v - target) / U[j][j] is spread over the row's later columns, which
+ * greedily minimises ||X w^T - X w'^T||. On return w holds the targets.
+ * Memory and failures as oc_lsq_obs_prune (w is then undefined). */
+oc_status oc_lsq_obs_sweep(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const double *h, double damp,
+                           oc_lsq_target_fn target, void *ud);
+
 /* Least-squares refit onto the kept columns: with K the columns where
  * keep_col[c] != 0 (nk of them), out (rows x nk, row-major, columns in
  * increasing order of K) = W H[:,K] (H[K,K] + damping)^-1, the W' that

@@ -602,7 +602,18 @@ oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_
         out->scale_dims[o->axis] = L.nb;
     }
 
-    if (!o->mse && L.kind == PER_CHANNEL && L.outer > 1) {
+    if (o->fixed) {
+        if (o->fixed->scale_numel != L.ngroups) {
+            st = oc_fail(ctx, OC_ERR_USAGE, "quantize weight: %lld given scales for %lld groups",
+                         (long long)o->fixed->scale_numel, (long long)L.ngroups);
+            goto cleanup;
+        }
+        for (int64_t g = 0; g < L.ngroups; g++) {
+            out->scale[g] = o->fixed->scale[g];
+            zp[g] = oc_qweight_zero_point(o->fixed, o->dtype, g);
+            put_q(out->zero_point, bits, g, zp[g]);
+        }
+    } else if (!o->mse && L.kind == PER_CHANNEL && L.outer > 1) {
         /* min/max per channel in one pass over w in memory order (gathering
          * a channel of a [K, N] MatMul weight would read w N times, strided):
          * the same ranges fit_group finds, 0 included */
@@ -666,6 +677,30 @@ cleanup:
     oc_free(pf);
     if (st != OC_OK) oc_qweight_free(out);
     return st;
+}
+
+int64_t oc_qweight_group(int ndim, const int64_t *dims, const oc_qweight_opts *o, int64_t k)
+{
+    if (o->axis < 0 || o->axis >= ndim) return 0;
+    int64_t inner = 1;
+    for (int a = o->axis + 1; a < ndim; a++) inner *= dims[a];
+    const int64_t D = dims[o->axis], d = k / inner % D;
+    if (!o->block) return d;
+    const int64_t nb = D / o->block + (D % o->block != 0);
+    return (k / (inner * D) * nb + d / o->block) * inner + k % inner;
+}
+
+int32_t oc_qweight_zero_point(const oc_qweight *q, int dtype, int64_t g)
+{
+    const uint8_t *b = q->zero_point;
+    switch (dtype) {
+    case OC_DTYPE_INT4: return (int32_t)((int8_t)(uint8_t)((b[g >> 1] >> ((g & 1) * 4)) << 4) >> 4);
+    case OC_DTYPE_UINT4: return (b[g >> 1] >> ((g & 1) * 4)) & 0xF;
+    case OC_DTYPE_INT8: return (int8_t)b[g];
+    case OC_DTYPE_UINT8: return b[g];
+    case OC_DTYPE_INT16: return (int16_t)(uint16_t)(b[2 * g] | b[2 * g + 1] << 8);
+    default: return (int32_t)(b[2 * g] | b[2 * g + 1] << 8); /* uint16 */
+    }
 }
 
 void oc_qweight_free(oc_qweight *q)

@@ -42,6 +42,10 @@ typedef struct oc_qweight_opts {
     int axis;       /* per-channel/blocked axis; -1 = per-tensor */
     int64_t block;  /* 0 = none; > 0: blocks of this many along `axis` (per-channel is block 0 with axis >= 0) */
     bool mse;       /* search clipping ranges minimising squared error, instead of min/max */
+    /* Not NULL: quantize with these scales and zero points (an earlier
+     * oc_quantize_weight of a weight of this shape with these options)
+     * instead of fitting new ones; `mse` is then ignored. */
+    const struct oc_qweight *fixed;
 } oc_qweight_opts;
 
 /* A quantized weight, ready to become DequantizeLinear inputs. */
@@ -62,6 +66,13 @@ typedef struct oc_qweight {
 oc_status oc_quantize_weight(oc_ctx *ctx, const float *w, int ndim, const int64_t *dims,
                              const oc_qweight_opts *o, oc_qweight *out);
 void oc_qweight_free(oc_qweight *q);
+
+/* The scale group (index into oc_qweight.scale) of element k of a weight of
+ * shape dims quantized as o says. */
+int64_t oc_qweight_group(int ndim, const int64_t *dims, const oc_qweight_opts *o, int64_t k);
+
+/* Zero point of group g of q, whose elements are of type dtype. */
+int32_t oc_qweight_zero_point(const oc_qweight *q, int dtype, int64_t g);
 
 /* Bias for a quantized Conv/Gemm: int32 with scale = input_scale *
  * weight_scale[c] (one per output channel, or one), zero point 0. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# modes.sh ONNXCOMP: the float16 and dynamic int8 passes on every corpus
+# modes.sh ONNXCOMP: the float16 and dynamic int8 passes, and weight-only
+# int4 rounded by GPTQ beside round-to-nearest, on every corpus
 # model without custom-domain ops, and on a small transformer made by
 # scripts/make-small-transformer.py. ONNX Runtime must load and run each
 # output, and agree with the float model: cosine >= 0.999 for fp16, >= 0.99
@@ -60,6 +61,43 @@ check() {
 # quantized layers reported by compress's summary line
 quantized_count() { sed -n 's/.*, \([0-9][0-9]*\) weights quantized.*/\1/p' "$1" | tail -1; }
 
+# cos_of NAME ORIG NEW INPUTS: ORT's lowest output cosine of NEW against ORIG
+cos_of() {
+    node "$cmp_js" --hints "$hints" --cos 0 "$2" "$3" "$4" 2>&1 | grep -o 'min cosine [0-9.]*' | head -1 | awk '{print $3}'
+}
+
+# gptq NAME MODEL INPUTS STRICT: weight-only int4 (blocks of 32) rounded to
+# nearest and by GPTQ on the model's samples; ORT must run both. GPTQ must
+# reach cosine >= 0.8 (the int4 bound of corpus.sh) and, with STRICT=1,
+# at least round-to-nearest's cosine.
+gptq() {
+    local name=$1 f=$2 inputs=$3 strict=$4 a b
+    # shellcheck disable=SC2046
+    if ! "$oc" compress "$f" -o "$tmp/$name.g4.onnx" --quant weight:bits=4,method=gptq $(data_args "$name") \
+        > "$tmp/log" 2>&1 || ! "$oc" compress "$f" -o "$tmp/$name.r4.onnx" --quant weight:bits=4 > "$tmp/log2" 2>&1; then
+        say "FAIL quant gptq-int4 $name: $(cat "$tmp/log" "$tmp/log2" | grep -v '^ *$' | tail -2 | tr '\n' ' ')"
+        return
+    fi
+    if grep -q "no weight to quantize\|GPTQ rounded 0 of" "$tmp/log"; then
+        # LSTM weights, If-branch layers (GPTQ takes main-graph layers), STFT filters
+        say "SKIP quant gptq-int4 $name: no layer for GPTQ: $(grep -o 'weight: [^;]*' "$tmp/log" | grep -v 'raised\|kept' | tail -1)"
+        return
+    fi
+    if ! grep -q "GPTQ rounded [1-9]" "$tmp/log"; then
+        say "FAIL quant gptq-int4 $name: no GPTQ notice: $(grep -o 'weight: .*' "$tmp/log" | tail -1)"
+        return
+    fi
+    a=$(cos_of "$name" "$f" "$tmp/$name.r4.onnx" "$inputs")
+    b=$(cos_of "$name" "$f" "$tmp/$name.g4.onnx" "$inputs")
+    if [ -z "$a" ] || [ -z "$b" ]; then
+        say "FAIL quant gptq-int4 $name: ONNX Runtime did not run both ($(node "$cmp_js" --hints "$hints" --cos 0 "$f" "$tmp/$name.g4.onnx" "$inputs" 2>&1 | head -1))"
+    elif awk -v a="$a" -v b="$b" -v s="$strict" 'BEGIN { exit !(b >= 0.8 && (s == 0 || b >= a)) }'; then
+        say "PASS quant gptq-int4 $name (cosine $b, round-to-nearest $a)"
+    else
+        say "FAIL quant gptq-int4 $name: cosine $b, round-to-nearest $a"
+    fi
+}
+
 # mode NAME MODEL INPUTS: both passes on one model
 modes() {
     local name=$1 f=$2 inputs=$3 ops
@@ -96,7 +134,14 @@ if [ -d "$corpus/models" ]; then
             say "SKIP quant modes $name: custom-domain ops"
             continue
         fi
-        modes "$name" "$f" "$(compare_inputs "$name" "$f")"
+        inputs=$(compare_inputs "$name" "$f")
+        modes "$name" "$f" "$inputs"
+        # at least round-to-nearest's cosine where the comparison sample is
+        # real and held out of the samples GPTQ used (--split calib)
+        case $(data_args "$name") in
+            *"--split calib"*) gptq "$name" "$f" "$inputs" 1 ;;
+            *) gptq "$name" "$f" "$inputs" 0 ;;
+        esac
     done
 else
     say "SKIP quant modes corpus: ../shared/corpus is absent"
@@ -119,6 +164,7 @@ t = numpy_helper.from_array(rng.standard_normal((1, 32, 128)).astype(np.float32)
 open(os.path.join(ev, "input_0.pb"), "wb").write(t.SerializeToString())
 PY
     modes small-transformer "$tmp/small-transformer.onnx" "$tmp/gen/small-transformer.eval"
+    gptq small-transformer "$tmp/small-transformer.onnx" "$tmp/gen/small-transformer.eval" 0
 else
     say "SKIP quant modes small-transformer: scripts/make-small-transformer.py failed (numpy/onnx missing?)"
 fi

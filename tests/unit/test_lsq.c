@@ -303,14 +303,26 @@ static uint8_t *magnitude_mask(const float *w, int64_t rows, int64_t n)
     return keep;
 }
 
+/* The OBS tests' layer: X count x n correlated (n spans three OBS blocks),
+ * W rows x n, and H = X^T X. */
+enum { OBS_COUNT = 600, OBS_N = 300, OBS_ROWS = 24 };
+
+static void obs_layer(oc_ctx *ctx, float **x, float **w, double **h)
+{
+    oc_ctx_init(ctx);
+    *x = correlated(OBS_COUNT, OBS_N, 33);
+    *w = rand_w(OBS_ROWS, OBS_N);
+    *h = malloc((size_t)(OBS_N * OBS_N) * sizeof(double));
+    CHECK_EQ_INT(oc_lsq_gram(ctx, *x, OBS_COUNT, OBS_N, *h), OC_OK);
+}
+
 static void obs_prune_reconstructs(void)
 {
     oc_ctx ctx;
-    oc_ctx_init(&ctx);
-    const int64_t count = 600, n = 300, rows = 24; /* n spans three OBS blocks */
-    float *x = correlated(count, n, 33), *w = rand_w(rows, n);
-    double *h = malloc((size_t)(n * n) * sizeof(double));
-    CHECK_EQ_INT(oc_lsq_gram(&ctx, x, count, n, h), OC_OK);
+    const int64_t count = OBS_COUNT, n = OBS_N, rows = OBS_ROWS;
+    float *x, *w;
+    double *h;
+    obs_layer(&ctx, &x, &w, &h);
     uint8_t *keep = magnitude_mask(w, rows, n);
     float *pruned = malloc((size_t)(rows * n) * sizeof(float)), *masked = malloc((size_t)(rows * n) * sizeof(float));
     double *ref = malloc((size_t)(rows * n) * sizeof(double));
@@ -354,6 +366,70 @@ static void obs_prune_reconstructs(void)
     free(pruned);
     free(masked);
     free(ref);
+}
+
+/* GPTQ: the sweep with a rounding target. Every weight ends on its row's
+ * grid (exact zeros stay zero), and the layer's output error on the data
+ * is well below rounding each weight to nearest; the identity target
+ * changes nothing. */
+typedef struct row_grid {
+    const float *step; /* per row */
+    const float *orig;
+    int64_t n;
+} row_grid;
+
+static float grid_target(void *ud, int64_t row, int64_t col, float v)
+{
+    const row_grid *g = ud;
+    if (g->orig[row * g->n + col] == 0.0f) return 0.0f;
+    return nearbyintf(v / g->step[row]) * g->step[row];
+}
+
+static float same_target(void *ud, int64_t row, int64_t col, float v)
+{
+    (void)ud, (void)row, (void)col;
+    return v;
+}
+
+static void obs_sweep_rounds(void)
+{
+    oc_ctx ctx;
+    const int64_t count = OBS_COUNT, n = OBS_N, rows = OBS_ROWS;
+    float *x, *w;
+    double *h;
+    obs_layer(&ctx, &x, &w, &h);
+    for (int64_t i = 0; i < rows * n; i += 17) w[i] = 0.0f; /* pruned weights */
+    float step[OBS_ROWS];
+    for (int64_t i = 0; i < rows; i++) step[i] = 0.12f + 0.01f * (float)i; /* 16-25 levels over [-1, 1): 4-bit-like */
+    row_grid g = {step, w, n};
+    float *gq = malloc((size_t)(rows * n) * sizeof(float)), *rtn = malloc((size_t)(rows * n) * sizeof(float));
+    memcpy(gq, w, (size_t)(rows * n) * sizeof(float));
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < n; j++) rtn[i * n + j] = grid_target(&g, i, j, w[i * n + j]);
+    CHECK_EQ_INT(oc_lsq_obs_sweep(&ctx, gq, rows, n, h, 0.01, grid_target, &g), OC_OK);
+    int64_t off_grid = 0, lost_zero = 0, moved = 0;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < n; j++) {
+            const float v = gq[i * n + j], q = v / step[i];
+            off_grid += fabsf(q - nearbyintf(q)) > 1e-4f;
+            lost_zero += w[i * n + j] == 0.0f && v != 0.0f;
+            moved += v != rtn[i * n + j];
+        }
+    CHECK_EQ_INT(off_grid, 0);
+    CHECK_EQ_INT(lost_zero, 0);
+    CHECK(moved > rows * n / 20); /* some roundings go the other way */
+    const double e_gptq = out_err(x, count, n, w, rows, gq, NULL, n);
+    const double e_rtn = out_err(x, count, n, w, rows, rtn, NULL, n);
+    CHECK(e_gptq < 0.6 * e_rtn);
+    printf("  GPTQ output error %.3g, round-to-nearest %.3g (%.2fx)\n", e_gptq, e_rtn, e_gptq / e_rtn);
+    memcpy(gq, w, (size_t)(rows * n) * sizeof(float));
+    CHECK_EQ_INT(oc_lsq_obs_sweep(&ctx, gq, rows, n, h, 0.01, same_target, NULL), OC_OK);
+    CHECK(memcmp(gq, w, (size_t)(rows * n) * sizeof(float)) == 0);
+    free(x);
+    free(w);
+    free(h);
+    free(gq);
+    free(rtn);
 }
 
 /* ---- allocation failures ---- */
@@ -407,6 +483,7 @@ int main(void)
     RUN(refit_dependent_columns);
     RUN(refit_all_kept);
     RUN(obs_prune_reconstructs);
+    RUN(obs_sweep_rounds);
     RUN(allocation_failures);
     UNIT_END("lsq");
 }

@@ -314,6 +314,53 @@ static void fill_weight(float *w, int64_t n, double zero_fraction)
     }
 }
 
+/* Fixed scales (method=gptq hands its own grid values back with the scales
+ * it rounded them to): quantizing the dequantized weight with the scales
+ * and zero points of the first pass gives the same integers and scales, for
+ * every type and scheme; oc_qweight_group and oc_qweight_zero_point agree
+ * with this file's own decoding. */
+static void fixed_scales(void)
+{
+    const int64_t dims[4] = {6, 5, 3, 4};
+    const int64_t n = numel_of(4, dims);
+    float *w = malloc((size_t)n * sizeof(float)), *dq = malloc((size_t)n * sizeof(float));
+    fill_weight(w, n, 0.1);
+    for (size_t t = 0; t < sizeof(qtypes) / sizeof(qtypes[0]); t++)
+        for (int sym = 0; sym < 2; sym++)
+            for (size_t s = 0; s < sizeof(schemes) / sizeof(schemes[0]); s++) {
+                oc_qweight_opts o = {.dtype = qtypes[t], .symmetric = sym, .axis = schemes[s].axis,
+                                     .block = schemes[s].block};
+                oc_qweight a, b;
+                oc_ctx_init(&ctx);
+                CHECK_EQ_INT(oc_quantize_weight(&ctx, w, 4, dims, &o, &a), OC_OK);
+                int64_t bad_group = 0, bad_zp = 0;
+                for (int64_t k = 0; k < n; k++) bad_group += oc_qweight_group(4, dims, &o, k) != scale_index(4, dims, &o, &a, k);
+                for (int64_t g = 0; g < a.scale_numel; g++)
+                    bad_zp += oc_qweight_zero_point(&a, o.dtype, g) != raw_get(a.zero_point, o.dtype, g);
+                CHECK_EQ_INT(bad_group, 0);
+                CHECK_EQ_INT(bad_zp, 0);
+                dequantize(&a, o.dtype, 4, dims, &o, dq);
+                oc_qweight_opts f = o;
+                f.fixed = &a;
+                f.mse = true; /* ignored with fixed scales */
+                CHECK_EQ_INT(oc_quantize_weight(&ctx, dq, 4, dims, &f, &b), OC_OK);
+                CHECK(b.nbytes == a.nbytes && memcmp(b.data, a.data, a.nbytes) == 0);
+                CHECK(b.zp_nbytes == a.zp_nbytes && memcmp(b.zero_point, a.zero_point, a.zp_nbytes) == 0);
+                CHECK(b.scale_numel == a.scale_numel &&
+                      memcmp(b.scale, a.scale, (size_t)a.scale_numel * sizeof(float)) == 0);
+                oc_qweight_free(&b);
+                /* scales for another layout are refused */
+                oc_qweight_opts other = o;
+                other.axis = o.axis < 0 ? 0 : -1;
+                other.block = 0;
+                other.fixed = &a;
+                CHECK_EQ_INT(oc_quantize_weight(&ctx, w, 4, dims, &other, &b), OC_ERR_USAGE);
+                oc_qweight_free(&a);
+            }
+    free(w);
+    free(dq);
+}
+
 static void weight_roundtrip(void)
 {
     const int64_t dims[4] = {6, 5, 3, 4};
@@ -862,6 +909,7 @@ int main(void)
     RUN(quantize1);
     RUN(symmetric8_cols);
     RUN(weight_roundtrip);
+    RUN(fixed_scales);
     RUN(weight_shapes);
     RUN(int4_packing);
     RUN(zeros_stay_zero);
