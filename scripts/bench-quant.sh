@@ -63,7 +63,23 @@ for k in range(16):
     ort16=$(node "$HERE/bench-run-ort.js" "$big" "$DIR/bigcal" 1 | sed -n 's/.*run_s=\([0-9.]*\).*/\1/p')
     printf '%-28s %8s s %8s MiB RSS   RSS %.2fx file; ORT runs the 16 samples in %s s\n' "onnxcomp static int8 (16)" \
         "$sst" "$(mib "$ssm")" "$(echo "$ssm*1024/$size" | bc -l)" "${ort16:-?}"
-    rm -f "$DIR/big.cp.onnx" "$DIR/big.w8.onnx" "$DIR/big.s8.onnx"
+    # int4 with GPTQ's rounding on 256 generated samples (2,048 tokens: the
+    # [1024, 4096] down-projections, with more inputs than that, round to
+    # nearest); the Gram matrices are held 1 GiB at a time, the samples run
+    # once per batch of them
+    [ -d "$DIR/bigcal256" ] || "$PY" -c "
+import numpy as np, os, sys
+r = np.random.default_rng(1)
+for k in range(256):
+    d = os.path.join(sys.argv[1], 's%03d' % k)
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, 'X.npy'), r.standard_normal((1, 8, 1024)).astype(np.float32))
+" "$DIR/bigcal256"
+    read -r g4t g4m <<< "$(tm "$OC" compress -f -q "$big" -o "$DIR/big.g4.onnx" --quant weight:bits=4,method=gptq --data "$DIR/bigcal256")"
+    read -r r4t r4m <<< "$(tm "$OC" compress -f -q "$big" -o "$DIR/big.r4.onnx" --quant weight:bits=4)"
+    printf '%-28s %8s s %8s MiB RSS   RSS %.2fx file; round-to-nearest int4 takes %s s\n' "onnxcomp int4 GPTQ (256)" \
+        "$g4t" "$(mib "$g4m")" "$(echo "$g4m*1024/$size" | bc -l)" "$r4t"
+    rm -f "$DIR/big.cp.onnx" "$DIR/big.w8.onnx" "$DIR/big.s8.onnx" "$DIR/big.g4.onnx" "$DIR/big.r4.onnx"
 fi
 
 echo
