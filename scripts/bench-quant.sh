@@ -64,9 +64,8 @@ for k in range(16):
     printf '%-28s %8s s %8s MiB RSS   RSS %.2fx file; ORT runs the 16 samples in %s s\n' "onnxcomp static int8 (16)" \
         "$sst" "$(mib "$ssm")" "$(echo "$ssm*1024/$size" | bc -l)" "${ort16:-?}"
     # int4 with GPTQ's rounding on 256 generated samples (2,048 tokens: the
-    # [1024, 4096] down-projections, with more inputs than that, round to
-    # nearest); the Gram matrices are held 1 GiB at a time, the samples run
-    # once per batch of them
+    # [4096, 1024] down-projections, with more inputs than that, round to
+    # nearest and are never gathered)
     [ -d "$DIR/bigcal256" ] || "$PY" -c "
 import numpy as np, os, sys
 r = np.random.default_rng(1)

@@ -318,7 +318,9 @@ static void gptq_free(wctx *w)
 }
 
 /* The Grams of the main graph's layers over the samples, then GPTQ on each
- * layer they reached. */
+ * layer they reached. Grams beyond the budget cost one run over the samples
+ * per batch of layers; then a first, cheap run counts each layer's input
+ * patches (diagonals only), and layers too thin for GPTQ are not gathered. */
 static oc_status gptq_prepare(wctx *w)
 {
     oc_pass_run *r = w->r;
@@ -326,23 +328,48 @@ static oc_status gptq_prepare(wctx *w)
     size_t n = 0;
     FORWARD_IF_ERROR(oc_prune_layers(r, false, w->min_elems, &layers, &n));
     oc_gram *grams = oc_calloc(n ? n : 1, sizeof(oc_gram));
+    size_t *sel = oc_calloc(n ? n : 1, sizeof(size_t));
+    oc_prune_layer *sl = oc_calloc(n ? n : 1, sizeof(oc_prune_layer));
     w->gq = oc_calloc(n ? n : 1, sizeof(gptq_weight));
     oc_strmap_init(&w->gq_names);
-    oc_status st = grams && w->gq ? OC_OK : oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
-    if (st == OC_OK && n) st = oc_prune_gram_collect(r, layers, n, true, grams);
-    size_t none = 0, thin = 0;
+    oc_status st = grams && sel && sl && w->gq ? OC_OK : oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    size_t none = 0, thin = 0, ns = 0;
+    double bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += (double)layers[i].cols * (double)layers[i].cols * (double)layers[i].group * sizeof(double);
+    const bool count_first = bytes > (double)oc_prune_gram_budget(0);
+    if (st == OC_OK && n && count_first) st = oc_prune_gram_collect(r, layers, n, false, grams);
     for (size_t i = 0; i < n && st == OC_OK; i++) {
-        if (layers[i].shared || !grams[i].count || !grams[i].h) {
-            none += !layers[i].shared;
+        if (layers[i].shared) continue;
+        if (count_first) {
+            const int64_t count = grams[i].count, cols = layers[i].cols;
+            oc_gram_free(&grams[i]);
+            if (!count) {
+                none++;
+                continue;
+            }
+            /* fewer input patches than inputs: see below */
+            if (count < cols) {
+                thin++;
+                continue;
+            }
+        }
+        sel[ns] = i;
+        sl[ns++] = layers[i];
+    }
+    if (st == OC_OK && ns) st = oc_prune_gram_collect(r, sl, ns, true, grams);
+    for (size_t k = 0; k < ns && st == OC_OK; k++) {
+        if (!grams[k].count || !grams[k].h) {
+            none++;
             continue;
         }
         /* fewer input patches than inputs: H is singular, and GPTQ would put
          * the error where the samples never looked */
-        if (grams[i].count < grams[i].n) {
+        if (grams[k].count < grams[k].n) {
             thin++;
             continue;
         }
-        st = gptq_layer(w, &layers[i], &grams[i]);
+        st = gptq_layer(w, &layers[sel[k]], &grams[k]);
     }
     if (st == OC_OK)
         oc_pass_notice(r, "weight: GPTQ rounded %zu of %zu main-graph layers on the samples' inputs%s%s", w->n_gq, n,
@@ -350,6 +377,8 @@ static oc_status gptq_prepare(wctx *w)
                        thin ? "; rounded to nearest: layers with fewer input patches than inputs (give more samples)" : "");
     for (size_t i = 0; grams && i < n; i++) oc_gram_free(&grams[i]);
     oc_free(grams);
+    oc_free(sel);
+    oc_free(sl);
     oc_free(layers);
     return st;
 }
