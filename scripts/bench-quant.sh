@@ -34,6 +34,16 @@ tbest() { # prints the best wall time of 3 runs of a command, in seconds (ms pre
     printf '%.3f\n' "$best"
 }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+big_samples() { # DIR COUNT SEED: COUNT samples X [1, 8, 1024] for the large model
+    "$PY" -c "
+import numpy as np, os, sys
+r = np.random.default_rng(int(sys.argv[3]))
+for k in range(int(sys.argv[2])):
+    d = os.path.join(sys.argv[1], 's%03d' % k)
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, 'X.npy'), r.standard_normal((1, 8, 1024)).astype(np.float32))
+" "$1" "$2" "$3"
+}
 
 echo "== 1. weight-only int8 on a large model"
 if [ "${SKIP_BIG:-0}" != 1 ]; then
@@ -51,14 +61,7 @@ if [ "${SKIP_BIG:-0}" != 1 ]; then
     # static int8 of the same model on 16 generated samples ([1, 8, 1024]);
     # keep_sensitive=0: its random weights drive the Softmax inputs far past
     # what int8 carries, which would keep most of it float
-    [ -d "$DIR/bigcal" ] || "$PY" -c "
-import numpy as np, os, sys
-r = np.random.default_rng(0)
-for k in range(16):
-    d = os.path.join(sys.argv[1], 's%02d' % k)
-    os.makedirs(d, exist_ok=True)
-    np.save(os.path.join(d, 'X.npy'), r.standard_normal((1, 8, 1024)).astype(np.float32))
-" "$DIR/bigcal"
+    [ -d "$DIR/bigcal" ] || big_samples "$DIR/bigcal" 16 0
     read -r sst ssm <<< "$(tm "$OC" compress -f -q "$big" -o "$DIR/big.s8.onnx" --quant static:keep_sensitive=0 --data "$DIR/bigcal")"
     ort16=$(node "$HERE/bench-run-ort.js" "$big" "$DIR/bigcal" 1 | sed -n 's/.*run_s=\([0-9.]*\).*/\1/p')
     printf '%-28s %8s s %8s MiB RSS   RSS %.2fx file; ORT runs the 16 samples in %s s\n' "onnxcomp static int8 (16)" \
@@ -66,14 +69,7 @@ for k in range(16):
     # int4 with GPTQ's rounding on 256 generated samples (2,048 tokens: the
     # [4096, 1024] down-projections, with more inputs than that, round to
     # nearest and are never gathered)
-    [ -d "$DIR/bigcal256" ] || "$PY" -c "
-import numpy as np, os, sys
-r = np.random.default_rng(1)
-for k in range(256):
-    d = os.path.join(sys.argv[1], 's%03d' % k)
-    os.makedirs(d, exist_ok=True)
-    np.save(os.path.join(d, 'X.npy'), r.standard_normal((1, 8, 1024)).astype(np.float32))
-" "$DIR/bigcal256"
+    [ -d "$DIR/bigcal256" ] || big_samples "$DIR/bigcal256" 256 1
     read -r g4t g4m <<< "$(tm "$OC" compress -f -q "$big" -o "$DIR/big.g4.onnx" --quant weight:bits=4,method=gptq --data "$DIR/bigcal256")"
     read -r r4t r4m <<< "$(tm "$OC" compress -f -q "$big" -o "$DIR/big.r4.onnx" --quant weight:bits=4)"
     printf '%-28s %8s s %8s MiB RSS   RSS %.2fx file; round-to-nearest int4 takes %s s\n' "onnxcomp int4 GPTQ (256)" \
