@@ -57,7 +57,7 @@ typedef float (*oc_lsq_target_fn)(void *ud, int64_t row, int64_t col, float v);
  * For column j = 0..n-1, every row's weight becomes target(v) and the error
  * (v - target) / U[j][j] is spread over the row's later columns, which
  * greedily minimises ||X w^T - X w'^T||. On return w holds the targets.
- * Memory and failures as oc_lsq_obs_prune (w is then undefined). */
+ * Memory and failures as oc_lsq_obs_prune: on failure w is unchanged. */
 oc_status oc_lsq_obs_sweep(oc_ctx *ctx, float *w, int64_t rows, int64_t n, const double *h, double damp,
                            oc_lsq_target_fn target, void *ud);
 
