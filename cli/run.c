@@ -112,10 +112,12 @@ int cmd_run(int argc, char **argv)
         rc = 1;
         goto done;
     }
+    /* the folders above "DIR/." are DIR and its parents: made, and DIR
+     * checked to be a folder */
     char probe[4096];
     int pe = snprintf(probe, sizeof(probe), "%s/.", outdir) >= (int)sizeof(probe) ? ENAMETOOLONG : cli_make_parents(probe);
-    if (pe || (mkdir(outdir, 0777) != 0 && errno != EEXIST)) {
-        cli_error("%s: cannot create: %s", outdir, strerror(pe ? pe : errno));
+    if (pe) {
+        cli_error("%s: cannot create: %s", outdir, strerror(pe));
         rc = oc_status_exit_code(OC_ERR_WRITE);
         goto done;
     }

@@ -213,12 +213,14 @@ static void visit_graph(wctx *w, oc_graph *g)
 /* ---- method=gptq ---- */
 
 /* Rounding to one layer's grid: matrix entry m (rows x cols, row-major) is
- * element at[m] of the weight, with scale s[m] and integer range [lo[m],
- * hi[m]] around its zero point. */
+ * element at[m] of the weight, in scale group oc_qweight_group(...), whose
+ * integers span [lo[g], hi[g]] around its zero point. */
 typedef struct gptq_grid {
     const float *orig;
     const int64_t *at;
-    const float *s, *lo, *hi;
+    const oc_tensor *t;
+    const oc_qweight_opts *qo;
+    const float *scale, *lo, *hi;
     int64_t cols, row0;
 } gptq_grid;
 
@@ -226,12 +228,13 @@ typedef struct gptq_grid {
 static float gptq_round(void *ud, int64_t row, int64_t col, float v)
 {
     const gptq_grid *q = ud;
-    const int64_t m = (q->row0 + row) * q->cols + col;
-    if (q->orig[q->at[m]] == 0.0f) return 0.0f; /* pruned stays pruned */
-    float x = v / q->s[m];
-    x = x < q->lo[m] ? q->lo[m] : x;
-    x = x > q->hi[m] ? q->hi[m] : x;
-    return nearbyintf(x) * q->s[m];
+    const int64_t k = q->at[(q->row0 + row) * q->cols + col];
+    if (q->orig[k] == 0.0f) return 0.0f; /* pruned stays pruned */
+    const int64_t g = oc_qweight_group(q->t->ndim, q->t->dims, q->qo, k);
+    float x = v / q->scale[g];
+    x = x < q->lo[g] ? q->lo[g] : x;
+    x = x > q->hi[g] ? q->hi[g] : x;
+    return nearbyintf(x) * q->scale[g];
 }
 
 /* GPTQ on one layer: on success, with its Gram usable, a new entry of w->gq. */
@@ -248,25 +251,32 @@ static oc_status gptq_layer(wctx *w, oc_prune_layer *l, const oc_gram *gram)
     oc_q_range(qo.dtype, qo.symmetric, &qmin, &qmax);
 
     gptq_weight gw = {.name = l->w_name, .data = oc_malloc((size_t)n * sizeof(float))};
-    float *buf = oc_malloc((size_t)n * sizeof(float)), *grid = oc_malloc((size_t)n * 3 * sizeof(float));
+    float *buf = oc_malloc((size_t)n * sizeof(float)), *range = NULL;
     int64_t *at = oc_malloc((size_t)n * sizeof(int64_t));
     oc_status st = OC_OK;
-    if (!gw.data || !buf || !grid || !at) {
+    if (!gw.data || !buf || !at) {
         st = oc_fail(ctx, OC_ERR_NOMEM, "out of memory rounding layer '%s'", l->w_name);
         goto cleanup;
     }
     memcpy(gw.data, t->data, (size_t)n * sizeof(float));
     st = oc_quantize_weight(ctx, gw.data, t->ndim, t->dims, &qo, &gw.fixed); /* minmax scales */
     if (st != OC_OK) goto cleanup;
-    gptq_grid q = {.orig = gw.data, .at = at, .s = grid, .lo = grid + n, .hi = grid + 2 * n, .cols = cols};
+    const int64_t ng = gw.fixed.scale_numel;
+    range = oc_malloc((size_t)(2 * ng) * sizeof(float));
+    if (!range) {
+        st = oc_fail(ctx, OC_ERR_NOMEM, "out of memory rounding layer '%s'", l->w_name);
+        goto cleanup;
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        const int32_t zp = oc_qweight_zero_point(&gw.fixed, qo.dtype, g);
+        range[g] = (float)(qmin - zp);
+        range[ng + g] = (float)(qmax - zp);
+    }
+    gptq_grid q = {.orig = gw.data, .at = at, .t = t, .qo = &qo, .scale = gw.fixed.scale, .lo = range,
+                   .hi = range + ng, .cols = cols};
     for (int64_t r = 0, m = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++, m++) {
             at[m] = oc_prune_index(l, r, c);
-            const int64_t g = oc_qweight_group(t->ndim, t->dims, &qo, at[m]);
-            const int32_t zp = oc_qweight_zero_point(&gw.fixed, qo.dtype, g);
-            grid[m] = gw.fixed.scale[g];
-            grid[n + m] = (float)(qmin - zp);
-            grid[2 * n + m] = (float)(qmax - zp);
             buf[m] = gw.data[at[m]];
         }
     for (int64_t gi = 0; gi < gram->groups && st == OC_OK; gi++) {
@@ -300,7 +310,7 @@ cleanup:
     oc_free(gw.data);
     oc_qweight_free(&gw.fixed);
     oc_free(buf);
-    oc_free(grid);
+    oc_free(range);
     oc_free(at);
     return st;
 }
@@ -328,11 +338,10 @@ static oc_status gptq_prepare(wctx *w)
     size_t n = 0;
     FORWARD_IF_ERROR(oc_prune_layers(r, false, w->min_elems, &layers, &n));
     oc_gram *grams = oc_calloc(n ? n : 1, sizeof(oc_gram));
-    size_t *sel = oc_calloc(n ? n : 1, sizeof(size_t));
-    oc_prune_layer *sl = oc_calloc(n ? n : 1, sizeof(oc_prune_layer));
+    oc_prune_layer *sl = oc_calloc(n ? n : 1, sizeof(oc_prune_layer)); /* the layers to gather */
     w->gq = oc_calloc(n ? n : 1, sizeof(gptq_weight));
     oc_strmap_init(&w->gq_names);
-    oc_status st = grams && sel && sl && w->gq ? OC_OK : oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
+    oc_status st = grams && sl && w->gq ? OC_OK : oc_fail(r->ctx, OC_ERR_NOMEM, "out of memory");
     size_t none = 0, thin = 0, ns = 0;
     double bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -354,7 +363,6 @@ static oc_status gptq_prepare(wctx *w)
                 continue;
             }
         }
-        sel[ns] = i;
         sl[ns++] = layers[i];
     }
     if (st == OC_OK && ns) st = oc_prune_gram_collect(r, sl, ns, true, grams);
@@ -369,7 +377,7 @@ static oc_status gptq_prepare(wctx *w)
             thin++;
             continue;
         }
-        st = gptq_layer(w, &layers[sel[k]], &grams[k]);
+        st = gptq_layer(w, &sl[k], &grams[k]);
     }
     if (st == OC_OK)
         oc_pass_notice(r, "weight: GPTQ rounded %zu of %zu main-graph layers on the samples' inputs%s%s", w->n_gq, n,
@@ -377,7 +385,6 @@ static oc_status gptq_prepare(wctx *w)
                        thin ? "; rounded to nearest: layers with fewer input patches than inputs (give more samples)" : "");
     for (size_t i = 0; grams && i < n; i++) oc_gram_free(&grams[i]);
     oc_free(grams);
-    oc_free(sel);
     oc_free(sl);
     oc_free(layers);
     return st;
